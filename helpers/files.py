@@ -1,0 +1,90 @@
+"""Atomic writes: a file is written next to its destination, then renamed into place.
+
+An interrupted run (a kernel restart, Ctrl-C, a Colab disconnect) therefore never
+leaves a half-written WAV, manifest or checkpoint that a later run would trust.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+
+@contextmanager
+def atomic_path(dest: str | Path, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path beside ``dest``; on success it replaces ``dest`` in one rename.
+
+    >>> with atomic_path("out/a.wav") as tmp:
+    ...     soundfile.write(tmp, audio, 16000)
+    """
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=suffix or dest.suffix, dir=dest.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, dest)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def write_text(dest: str | Path, text: str) -> Path:
+    with atomic_path(dest) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(dest)
+
+
+def write_json(dest: str | Path, data: Any) -> Path:
+    return write_text(dest, json.dumps(data, indent=2, sort_keys=False, default=_jsonable) + "\n")
+
+
+def write_wav(dest: str | Path, audio, sample_rate: int, subtype: str = "PCM_16") -> Path:
+    """Write audio (samples, or samples x channels, float in [-1, 1]) as a WAV file, atomically."""
+    import soundfile as sf
+
+    with atomic_path(dest, suffix=".wav") as tmp:
+        sf.write(tmp, audio, sample_rate, subtype=subtype, format="WAV")
+    return Path(dest)
+
+
+@contextmanager
+def atomic_dir(dest: str | Path) -> Iterator[Path]:
+    """Yield a temporary folder beside ``dest``; on success it replaces ``dest`` whole."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    try:
+        yield tmp
+        old = None
+        if dest.exists():
+            old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
+            os.replace(dest, old)
+        os.replace(tmp, dest)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _jsonable(obj: Any) -> Any:
+    """json.dumps fallback: NumPy scalars and arrays, paths."""
+    if isinstance(obj, Path):
+        return str(obj)
+    try:
+        import numpy as np
+
+        if isinstance(obj, np.generic):
+            return obj.item()
+        if isinstance(obj, np.ndarray):
+            return obj.tolist()
+    except ImportError:  # pragma: no cover
+        pass
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")

@@ -1,0 +1,386 @@
+"""Audio building blocks for recording prep: load, down-mix, DC, trim, loudness, resample, measure.
+
+Why this module exists
+----------------------
+A take recorded in Audacity can be 44.1 or 48 kHz, 16/24-bit or float, mono or stereo,
+with a DC offset, seconds of room tone at both ends, and any loudness. A TTS model wants
+none of that variety: 16 kHz mono, speech from the first to the last word plus a short,
+equal pad of silence, and the same loudness in every take. Each function here does one
+of those steps, on NumPy ``float32`` arrays, so that notebook 01 can show it before and
+after, and ``helpers.prep`` can chain them for hundreds of takes.
+
+Audio I/O goes through ``soundfile`` only (WAV, FLAC, OGG; no FFmpeg needed).
+Samples are ``float32`` in [-1, 1]; multi-channel audio is ``(frames, channels)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+TARGET_SR = 16_000
+TARGET_LUFS = -23.0  # EBU R128 programme loudness; the series' default
+PEAK_CEILING_DBFS = -1.0  # nothing above -1 dBFS, so PCM16 never reaches full scale
+FULL_SCALE_CLIP = 0.999  # |x| at or above this counts as a clipped sample
+
+__all__ = [
+    "AudioFileError", "TARGET_SR", "TARGET_LUFS", "PEAK_CEILING_DBFS", "load", "file_info", "to_mono",
+    "remove_dc", "resample", "frame_energy_db", "speech_band", "energy_threshold", "energy_bounds", "vad_bounds", "apply_trim",
+    "loudness", "normalize_loudness", "db", "peak_dbfs", "rms_dbfs", "clip_share", "estimate_snr_db",
+]
+
+
+class AudioFileError(Exception):
+    """A take that cannot be read; the message names the file and what to do about it."""
+
+
+# --------------------------------------------------------------------------------------- loading
+
+def file_info(path: str | Path) -> dict:
+    """Sample rate, channels, frames, duration and sample format of an audio file, without reading it."""
+    import soundfile as sf
+
+    path = Path(path)
+    try:
+        inf = sf.info(str(path))
+    except Exception as err:  # soundfile raises LibsndfileError/RuntimeError for unreadable files
+        raise AudioFileError(_unreadable(path, err)) from None
+    return {"sample_rate": inf.samplerate, "channels": inf.channels, "frames": inf.frames,
+            "duration_s": inf.frames / inf.samplerate if inf.samplerate else 0.0,
+            "format": inf.format, "subtype": inf.subtype}
+
+
+def _unreadable(path: Path, err: Exception) -> str:
+    if not path.exists():
+        return f"{path}: file not found. Check the file name in your prompts table and the --raw folder."
+    if path.stat().st_size == 0:
+        return f"{path}: the file is empty (0 bytes). Re-export the take from your recorder."
+    return (f"{path}: cannot be read as audio ({err}). Re-export it as WAV, FLAC or OGG "
+            "(Audacity: File > Export Audio, 16-bit PCM WAV).")
+
+
+def load(path: str | Path) -> tuple[np.ndarray, int]:
+    """Read a WAV/FLAC/OGG file as ``float32`` samples in [-1, 1], shape ``(frames, channels)``.
+
+    Any sample rate, bit depth and channel count. Raises :class:`AudioFileError` naming the
+    file and the fix when it is missing, empty, corrupt or has no samples.
+    """
+    import soundfile as sf
+
+    path = Path(path)
+    try:
+        audio, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    except Exception as err:
+        raise AudioFileError(_unreadable(path, err)) from None
+    if audio.shape[0] == 0:
+        raise AudioFileError(f"{path}: the file has no samples (0 s of audio). Record the take again.")
+    if not np.all(np.isfinite(audio)):
+        raise AudioFileError(f"{path}: contains NaN/inf samples (a broken float export). Re-export as 16-bit PCM WAV.")
+    return audio, int(sr)
+
+
+# --------------------------------------------------------------------------------------- clean-up
+
+def to_mono(audio: np.ndarray) -> np.ndarray:
+    """Average the channels into one (a 1-D array). Mono input is returned as 1-D unchanged.
+
+    Averaging, not picking one channel: a take recorded with the microphone on one side of a
+    stereo interface has a silent channel, and the average keeps the voice (6 dB quieter, which
+    loudness normalisation undoes).
+    """
+    audio = np.asarray(audio, dtype=np.float32)
+    if audio.ndim == 1:
+        return audio
+    return (audio @ np.full(audio.shape[1], 1.0 / audio.shape[1], dtype=np.float32)).astype(np.float32)
+
+
+def remove_dc(audio: np.ndarray) -> np.ndarray:
+    """Subtract the mean: a DC offset (a constant shift from a cheap interface) wastes headroom
+    and makes loudness and energy thresholds lie."""
+    audio = np.asarray(audio, dtype=np.float32)
+    return (audio - audio.mean(dtype=np.float64)).astype(np.float32)
+
+
+def resample(audio: np.ndarray, sr: int, target_sr: int = TARGET_SR) -> np.ndarray:
+    """Resample with soxr (high quality, linear phase: timings are preserved). No-op when rates match."""
+    if sr == target_sr:
+        return np.asarray(audio, dtype=np.float32)
+    import soxr
+
+    return soxr.resample(np.asarray(audio, dtype=np.float32), sr, target_sr, quality="HQ").astype(np.float32)
+
+
+# --------------------------------------------------------------------------------------- levels
+
+def db(x: float, floor: float = -120.0) -> float:
+    """Amplitude ratio -> decibels, floored (no -inf for digital silence)."""
+    return float(max(floor, 20.0 * np.log10(max(float(x), 1e-12))))
+
+
+def peak_dbfs(audio: np.ndarray) -> float:
+    return db(np.max(np.abs(audio)) if audio.size else 0.0)
+
+
+def rms_dbfs(audio: np.ndarray) -> float:
+    return db(np.sqrt(np.mean(np.square(audio, dtype=np.float64))) if audio.size else 0.0)
+
+
+def clip_share(audio: np.ndarray, level: float = FULL_SCALE_CLIP) -> float:
+    """Share of samples (any channel) at or above ``level`` of full scale: how much was clipped."""
+    return float(np.mean(np.abs(audio) >= level)) if audio.size else 0.0
+
+
+def frame_energy_db(audio: np.ndarray, sr: int, frame_ms: float = 20.0, hop_ms: float = 5.0) -> tuple[np.ndarray, np.ndarray]:
+    """RMS level in dBFS of overlapping frames; returns ``(frame_centre_times_s, level_db)``."""
+    audio = np.asarray(audio, dtype=np.float32)
+    frame = max(1, int(round(sr * frame_ms / 1000)))
+    hop = max(1, int(round(sr * hop_ms / 1000)))
+    if audio.size < frame:
+        audio = np.pad(audio, (0, frame - audio.size))
+    n = 1 + (audio.size - frame) // hop
+    # Cumulative sum of squares: O(N) whatever the frame length.
+    c = np.concatenate([[0.0], np.cumsum(np.square(audio, dtype=np.float64))])
+    starts = np.arange(n) * hop
+    power = (c[starts + frame] - c[starts]) / frame
+    level = 10.0 * np.log10(np.maximum(power, 1e-12))
+    return (starts + frame / 2) / sr, level.astype(np.float32)
+
+
+def estimate_snr_db(audio: np.ndarray, sr: int, bounds: "Bounds | None" = None) -> float:
+    """A rough signal-to-noise ratio in dB: speech power against the room tone's power.
+
+    With ``bounds`` (from a trimmer): noise = mean power outside the speech, signal = mean
+    power inside minus that noise. Without: the 90th against the 10th percentile of 30 ms
+    frame levels. Good enough to flag a noisy room — not a lab measurement.
+    """
+    x = np.asarray(audio, dtype=np.float64)
+    if bounds is not None and bounds.found:
+        a, b = int(bounds.start_s * sr), int(bounds.end_s * sr)
+        outside = np.concatenate([x[:a], x[b:]])
+        if outside.size >= int(0.05 * sr) and b > a:
+            noise = float(np.mean(outside ** 2))
+            speech = float(np.mean(x[a:b] ** 2)) - noise
+            return round(10 * np.log10(max(speech, 1e-12) / max(noise, 1e-12)), 1)
+    _, level = frame_energy_db(x.astype(np.float32), sr, frame_ms=30, hop_ms=15)
+    if level.size < 4:
+        return 0.0
+    return float(np.percentile(level, 90) - np.percentile(level, 10))
+
+
+# --------------------------------------------------------------------------------------- trimming
+
+@dataclass
+class Bounds:
+    """Where speech starts and ends in a take, in seconds (before any padding)."""
+
+    start_s: float
+    end_s: float
+    method: str
+
+    @property
+    def found(self) -> bool:
+        return self.end_s > self.start_s
+
+
+SPEECH_BAND_HZ = (150.0, 7500.0)
+
+
+def speech_band(audio: np.ndarray, sr: int, band: tuple[float, float] = SPEECH_BAND_HZ) -> np.ndarray:
+    """Band-pass to where speech lives (zero-phase, so timings do not move).
+
+    Below ~150 Hz there is mains hum (50/60 Hz and harmonics) and rumble; removing it lowers
+    the noise floor of the sample takes by up to 13 dB, so quiet word onsets become visible.
+    """
+    from scipy.signal import sosfiltfilt
+
+    return sosfiltfilt(_band_sos(sr, band[0], min(band[1], 0.45 * sr)), np.asarray(audio, dtype=np.float64)).astype(np.float32)
+
+
+@lru_cache(maxsize=16)
+def _band_sos(sr: int, lo: float, hi: float) -> np.ndarray:
+    from scipy.signal import butter
+
+    return butter(4, [lo, hi], btype="band", fs=sr, output="sos")
+
+
+def energy_threshold(level: np.ndarray, margin_db: float = 1.5, floor_percentile: float = 10.0,
+                     max_depth_db: float = 60.0) -> float:
+    """The level (dBFS) above which a frame counts as speech: ``margin_db`` above the noise floor.
+
+    The noise floor is the ``floor_percentile``-th percentile frame level (every take starts
+    and ends with room tone). The threshold never goes deeper than ``max_depth_db`` below the
+    loudest frame (for takes padded with digital silence, whose floor is -120 dB).
+    """
+    floor = float(np.percentile(level, floor_percentile))
+    return max(floor + margin_db, float(level.max()) - max_depth_db)
+
+
+def energy_bounds(audio: np.ndarray, sr: int, margin_db: float = 1.5, frame_ms: float = 30.0,
+                  hop_ms: float = 5.0, min_speech_ms: float = 20.0, band: tuple[float, float] | None = SPEECH_BAND_HZ,
+                  floor_percentile: float = 10.0) -> Bounds:
+    """First and last moment the level rises ``margin_db`` above the room's noise floor.
+
+    1. band-pass to the speech band (:func:`speech_band`) to drop hum and rumble;
+    2. RMS level of ``frame_ms`` frames every ``hop_ms``;
+    3. threshold = noise floor + ``margin_db`` (:func:`energy_threshold`);
+    4. runs above it shorter than ``min_speech_ms`` (a click) are ignored;
+    5. start = where the first speech frame begins, end = where the last one ends.
+
+    Why a threshold relative to the *noise floor* and not to the loudest frame: the quietest
+    sounds at the edges of speech (a final "s", a breath before "A") sit just above the room
+    tone, whatever the speech peak is.
+    """
+    x = speech_band(audio, sr, band) if band else np.asarray(audio, dtype=np.float32)
+    times, level = frame_energy_db(x, sr, frame_ms, hop_ms)
+    thr = energy_threshold(level, margin_db, floor_percentile)
+    runs = [r for r in _runs(level > thr) if (r[1] - r[0]) * hop_ms >= min_speech_ms]
+    if not runs:
+        return Bounds(0.0, 0.0, "energy")
+    half = frame_ms / 2000
+    start = max(0.0, float(times[runs[0][0]]) - half)
+    end = min(len(audio) / sr, float(times[runs[-1][1] - 1]) + half)
+    return Bounds(start, end, "energy")
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, stop) index pairs of the True runs in a boolean array."""
+    m = np.concatenate([[False], mask, [False]]).astype(np.int8)
+    d = np.diff(m)
+    return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist()))
+
+
+_VAD_MODEL = None
+
+
+def _vad_model():
+    """Silero VAD, shipped inside the ``silero-vad`` package (ONNX, runs offline)."""
+    global _VAD_MODEL
+    if _VAD_MODEL is None:
+        try:
+            from .models import packaged
+
+            packaged("silero-vad")  # a clear "pip install silero-vad==..." message when it is missing
+        except ImportError:  # helpers.models absent: silero_vad's own import error says enough
+            pass
+        from silero_vad import load_silero_vad
+
+        _VAD_MODEL = load_silero_vad(onnx=True)
+    return _VAD_MODEL
+
+
+def vad_bounds(audio: np.ndarray, sr: int, threshold: float = 0.5, min_silence_ms: int = 100,
+               min_speech_ms: int = 100) -> Bounds:
+    """First and last speech moment according to Silero VAD (a small neural voice detector).
+
+    Needs 16 kHz (or 8 kHz) audio: resample first. Its decisions come in 32 ms windows, so
+    boundaries land on a 32 ms grid; we ask for no padding of its own (``speech_pad_ms=0``).
+    """
+    if sr not in (8000, 16000):
+        raise ValueError(f"Silero VAD needs 8 or 16 kHz audio, got {sr} Hz: resample first (helpers.audio.resample).")
+    import torch
+    from silero_vad import get_speech_timestamps
+
+    wav = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))
+    stamps = get_speech_timestamps(wav, _vad_model(), sampling_rate=sr, threshold=threshold,
+                                   min_silence_duration_ms=min_silence_ms, min_speech_duration_ms=min_speech_ms,
+                                   speech_pad_ms=0, return_seconds=False)
+    if not stamps:
+        return Bounds(0.0, 0.0, "vad")
+    return Bounds(stamps[0]["start"] / sr, stamps[-1]["end"] / sr, "vad")
+
+
+def apply_trim(audio: np.ndarray, sr: int, bounds: Bounds, pad_ms: float = 100.0) -> np.ndarray:
+    """Cut ``audio`` to ``bounds`` plus ``pad_ms`` of the take's own room tone at each end.
+
+    Where the take has less than ``pad_ms`` before/after the speech, digital silence makes up
+    the difference, so every output has the same pad.
+    """
+    pad = int(round(sr * pad_ms / 1000))
+    start = int(round(bounds.start_s * sr))
+    end = int(round(bounds.end_s * sr))
+    lo, hi = max(0, start - pad), min(audio.size, end + pad)
+    out = audio[lo:hi]
+    before, after = pad - (start - lo), pad - (hi - end)
+    if before > 0 or after > 0:
+        out = np.pad(out, (max(0, before), max(0, after)))
+    return out.astype(np.float32)
+
+
+# --------------------------------------------------------------------------------------- loudness
+
+_METERS: dict = {}
+
+
+def loudness(audio: np.ndarray, sr: int) -> float:
+    """Integrated loudness in LUFS (ITU-R BS.1770-4 K-weighting and gating, via pyloudnorm).
+
+    Clips shorter than the 400 ms gating block are measured on a looped copy (pyloudnorm
+    refuses them); digital silence gives ``-inf``.
+    """
+    import pyloudnorm
+
+    x = np.asarray(audio, dtype=np.float64)
+    if x.size == 0 or not np.any(x):
+        return float("-inf")
+    block = int(0.4 * sr) + 1
+    if x.shape[0] < block:
+        reps = int(np.ceil(block / x.shape[0]))
+        x = np.tile(x, reps if x.ndim == 1 else (reps, 1))
+    meter = _METERS.get(sr) or _METERS.setdefault(sr, pyloudnorm.Meter(sr))
+    with np.errstate(divide="ignore"):
+        return float(meter.integrated_loudness(x))
+
+
+def _limit(audio: np.ndarray, sr: int, ceiling: float, release_ms: float = 50.0) -> np.ndarray:
+    """A simple look-ahead peak limiter: gain never lets |x| exceed ``ceiling``.
+
+    The gain needed at each sample is spread over a few ms before and ``release_ms`` after each
+    peak (a max filter, then smoothing), so loud syllables are turned down briefly instead of
+    clipped — which would sound harsh.
+    """
+    from scipy.ndimage import maximum_filter1d, uniform_filter1d
+
+    need = np.maximum(np.abs(audio) / ceiling, 1.0)  # >1 where the sample is too loud
+    win = max(3, int(sr * 0.005))
+    rel = max(win, int(sr * release_ms / 1000))
+    env = maximum_filter1d(need, size=rel + win, origin=0)
+    env = uniform_filter1d(env, size=win)
+    env = np.maximum(env, need)  # smoothing must never under-shoot at the peaks
+    return (audio / env).astype(np.float32)
+
+
+def normalize_loudness(audio: np.ndarray, sr: int, target_lufs: float = TARGET_LUFS,
+                       peak_dbfs_ceiling: float = PEAK_CEILING_DBFS) -> tuple[np.ndarray, dict]:
+    """Scale ``audio`` to ``target_lufs`` integrated loudness with no peak above ``peak_dbfs_ceiling``.
+
+    Gain first; if that pushes a peak over the ceiling, the limiter turns those peaks down and
+    the gain is topped up (up to 4 rounds) until loudness is within 0.1 LU of target.
+    Returns ``(audio, info)`` with loudness before/after, the gain in dB and whether the
+    limiter acted. Silence is returned unchanged (``info["after_lufs"]`` is ``-inf``).
+    """
+    audio = np.asarray(audio, dtype=np.float32)
+    before = loudness(audio, sr)
+    info = {"before_lufs": before, "gain_db": 0.0, "limited": False, "after_lufs": before}
+    if not np.isfinite(before):
+        return audio, info
+    ceiling = 10 ** (peak_dbfs_ceiling / 20) * 0.999  # a hair under, so PCM16 rounding stays below
+    out = audio
+    measured = before
+    total_gain = 0.0
+    for _ in range(4):
+        gain_db = target_lufs - measured
+        total_gain += gain_db
+        out = (out * 10 ** (gain_db / 20)).astype(np.float32)
+        if np.max(np.abs(out)) <= ceiling:
+            measured += gain_db  # a pure gain moves loudness by exactly that many dB
+            break
+        out = _limit(out, sr, ceiling)
+        info["limited"] = True
+        measured = loudness(out, sr)
+        if abs(measured - target_lufs) < 0.1:
+            break
+    info.update(gain_db=round(total_gain, 2), after_lufs=measured, peak_dbfs=peak_dbfs(out))
+    return out, info

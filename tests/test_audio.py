@@ -1,0 +1,161 @@
+"""helpers.audio: loading, clean-up, trimming, loudness — on synthetic signals with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from helpers import audio as A
+
+SR = 16_000
+
+
+def tone(seconds: float, freq: float = 440.0, amp: float = 0.5, sr: int = SR) -> np.ndarray:
+    t = np.arange(int(seconds * sr)) / sr
+    return (amp * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+def noisy_burst_take(sr: int = SR, start: float = 0.7, end: float = 2.1, seed: int = 0) -> np.ndarray:
+    """Room tone (white noise at -55 dBFS + 50 Hz hum at -50 dBFS) with a 'word' (harmonic buzz) between start and end."""
+    rng = np.random.default_rng(seed)
+    n = int(3.0 * sr)
+    t = np.arange(n) / sr
+    x = rng.standard_normal(n) * 10 ** (-55 / 20) + np.sqrt(2) * 10 ** (-50 / 20) * np.sin(2 * np.pi * 50 * t)
+    a, b = int(start * sr), int(end * sr)
+    word = sum(np.sin(2 * np.pi * f * t[a:b]) / k for k, f in enumerate((180, 360, 720, 1440, 2880), 1))
+    env = np.minimum(1, np.minimum(np.arange(b - a), np.arange(b - a)[::-1]) / (0.005 * sr))  # 5 ms ramps
+    x[a:b] += 0.1 * word * env
+    return x.astype(np.float32)
+
+
+# ------------------------------------------------------------------------------------- loading
+
+@pytest.mark.parametrize("fmt, subtype", [("WAV", "PCM_24"), ("FLAC", "PCM_16"), ("OGG", "VORBIS"), ("WAV", "FLOAT")])
+def test_load_any_format_rate_and_channel_count(tmp_path, fmt, subtype) -> None:
+    stereo = np.stack([tone(1.0, sr=44_100), 0.5 * tone(1.0, sr=44_100)], axis=1)
+    path = tmp_path / f"take.{fmt.lower()}"
+    sf.write(path, stereo, 44_100, format=fmt, subtype=subtype)
+    audio, sr = A.load(path)
+    assert sr == 44_100 and audio.shape == (44_100, 2) and audio.dtype == np.float32
+    assert np.max(np.abs(audio[:, 0])) == pytest.approx(0.5, abs=0.02)
+    assert A.file_info(path)["channels"] == 2
+
+
+def test_unreadable_files_name_the_file_and_the_fix(tmp_path) -> None:
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(bytes(44) + np.zeros(1000, dtype=np.int16).tobytes())  # header never written
+    with pytest.raises(A.AudioFileError, match=r"empty\.wav.*empty.*Re-export"):
+        A.load(empty)
+    with pytest.raises(A.AudioFileError, match=r"broken\.wav.*cannot be read.*Re-export"):
+        A.load(broken)
+    with pytest.raises(A.AudioFileError, match=r"nope\.flac.*not found"):
+        A.load(tmp_path / "nope.flac")
+
+
+# ------------------------------------------------------------------------------------- clean-up
+
+def test_mono_dc_and_resample_keep_the_signal() -> None:
+    left, right = tone(1.0, amp=0.4) + 0.05, np.zeros(SR, dtype=np.float32) + 0.05
+    mono = A.to_mono(np.stack([left, right], axis=1))
+    assert mono.shape == (SR,) and np.max(np.abs(mono - 0.05)) == pytest.approx(0.2, abs=1e-3)
+    assert abs(A.remove_dc(mono).mean()) < 1e-6
+    x44 = tone(2.0, freq=1000.0, sr=44_100)
+    y = A.resample(x44, 44_100, SR)
+    assert y.shape == (32_000,)
+    spectrum = np.abs(np.fft.rfft(y))
+    assert np.fft.rfftfreq(y.size, 1 / SR)[spectrum.argmax()] == pytest.approx(1000.0, abs=1.0)
+    # Timing is preserved: a click at 0.5 s is still at 0.5 s (within 1 ms).
+    click = np.zeros(44_100, dtype=np.float32)
+    click[22_050] = 1.0
+    assert np.argmax(np.abs(A.resample(click, 44_100, SR))) / SR == pytest.approx(0.5, abs=0.001)
+
+
+def test_levels() -> None:
+    x = tone(1.0, amp=0.5)
+    assert A.peak_dbfs(x) == pytest.approx(-6.02, abs=0.05)
+    assert A.rms_dbfs(x) == pytest.approx(-9.03, abs=0.05)
+    clipped = np.clip(tone(1.0, amp=2.0), -1, 1)
+    assert 0.5 < A.clip_share(clipped) < 0.8
+    assert A.clip_share(x) == 0.0
+
+
+# ------------------------------------------------------------------------------------- trimming
+
+def test_energy_trim_finds_a_word_in_hum_and_noise() -> None:
+    x = noisy_burst_take()
+    b = A.energy_bounds(x, SR)
+    assert b.method == "energy" and b.found
+    # Boundaries land on the outer edge of the first/last 30 ms frame above the threshold:
+    # never inside the word, at most one frame outside it.
+    assert 0.7 - 0.035 <= b.start_s <= 0.7 + 0.005
+    assert 2.1 - 0.005 <= b.end_s <= 2.1 + 0.035
+    # A threshold far above the noise floor cuts into the word: that is what the slider shows.
+    strict = A.energy_bounds(x, SR, margin_db=60)
+    assert not strict.found or strict.end_s - strict.start_s < b.end_s - b.start_s
+
+
+def test_energy_trim_on_silence_finds_nothing() -> None:
+    rng = np.random.default_rng(1)
+    assert not A.energy_bounds((rng.standard_normal(SR) * 1e-3).astype(np.float32), SR, margin_db=12).found
+    assert not A.energy_bounds(np.zeros(SR, dtype=np.float32), SR).found
+
+
+def test_vad_trim_needs_16k_and_finds_no_speech_in_a_tone() -> None:
+    with pytest.raises(ValueError, match="resample first"):
+        A.vad_bounds(np.zeros(44_100, dtype=np.float32), 44_100)
+    assert not A.vad_bounds(tone(1.0, freq=1000.0, amp=0.3), SR).found
+
+
+def test_apply_trim_pads_every_take_equally() -> None:
+    x = noisy_burst_take()
+    b = A.Bounds(0.7, 2.1, "energy")
+    out = A.apply_trim(x, SR, b, pad_ms=100)
+    assert out.size == int(round((1.4 + 0.2) * SR))
+    early = A.apply_trim(x, SR, A.Bounds(0.05, 2.95, "energy"), pad_ms=100)  # less room tone than the pad
+    assert early.size == int(round((2.9 + 0.2) * SR))
+    assert np.all(early[: int(0.05 * SR)] == 0)  # made up with digital silence
+
+
+# ------------------------------------------------------------------------------------- loudness
+
+def test_loudness_matches_bs1770_for_a_sine() -> None:
+    # BS.1770: a 997 Hz sine at 0 dBFS peak reads -3.01 LUFS (mono); at 0.1 amplitude: -23.01.
+    assert A.loudness(tone(3.0, freq=997.0, amp=0.1), SR) == pytest.approx(-23.01, abs=0.1)
+    assert A.loudness(np.zeros(SR, dtype=np.float32), SR) == float("-inf")
+    short = A.loudness(tone(0.2, freq=997.0, amp=0.1), SR)  # shorter than one 400 ms block
+    assert short == pytest.approx(-23.0, abs=0.3)
+
+
+@pytest.mark.parametrize("amp", [0.001, 0.05, 0.9])
+def test_normalize_loudness_hits_target_below_the_ceiling(amp) -> None:
+    x = noisy_burst_take() * (amp / 0.1)
+    y, info = A.normalize_loudness(x, SR, target_lufs=-23.0, peak_dbfs_ceiling=-1.0)
+    assert A.loudness(y, SR) == pytest.approx(-23.0, abs=0.1)
+    assert A.peak_dbfs(y) <= -1.0
+    assert info["before_lufs"] == pytest.approx(A.loudness(x, SR), abs=1e-6)
+
+
+def test_limiter_keeps_peaks_under_the_ceiling_without_missing_the_target() -> None:
+    """A quiet take with a few sharp peaks (a plosive, a knock) needs the limiter to reach -16 LUFS."""
+    x = tone(3.0, freq=300.0, amp=0.05)
+    for k in (0.5, 1.2, 2.4):
+        i = int(k * SR)
+        x[i:i + 80] = 0.9 * np.hanning(80)
+    y, info = A.normalize_loudness(x, SR, target_lufs=-16.0, peak_dbfs_ceiling=-1.0)
+    assert info["limited"] is True
+    assert A.peak_dbfs(y) <= -1.0
+    assert abs(A.loudness(y, SR) - (-16.0)) <= 0.5
+    # The tone itself is untouched away from the peaks: its level there is the gain alone.
+    gain = 10 ** (info["gain_db"] / 20)
+    assert np.max(np.abs(y[int(1.8 * SR):int(2.2 * SR)])) == pytest.approx(0.05 * gain, rel=0.05)
+
+
+def test_snr_estimate_orders_clean_and_noisy_takes() -> None:
+    b = A.Bounds(0.7, 2.1, "energy")
+    clean = noisy_burst_take()
+    rng = np.random.default_rng(3)
+    noisy = clean + (rng.standard_normal(clean.size) * 10 ** (-30 / 20)).astype(np.float32)
+    assert A.estimate_snr_db(clean, SR, b) > A.estimate_snr_db(noisy, SR, b) + 15

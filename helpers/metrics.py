@@ -1,0 +1,209 @@
+"""Word and character error rates, with ONE text normaliser for references and hypotheses.
+
+Why a normaliser matters
+------------------------
+WER counts word edits between a reference and a hypothesis. Before counting, both texts
+must be written the same way, or the score measures spelling conventions instead of
+hearing: Whisper writes ``"It's 25%."`` where the prompt said ``"it's twenty five percent"``;
+PocketSphinx writes everything in lowercase with no punctuation. :func:`normalize_for_wer`
+removes those differences, and *only* those:
+
+1. lowercase;
+2. ``&`` -> "and", ``%`` -> "percent", ``$5`` -> "five dollars";
+3. numbers spelled out: ``25`` -> "twenty five", ``3.5`` -> "three point five",
+   ``1st`` -> "first", four-digit years read as years (``1984`` -> "nineteen eighty four"),
+   ``$3.50`` -> "three dollars and fifty cents"; the "and" inside a spelled number is dropped
+   ("two hundred and five" == "two hundred five"), since some readers say it and digits never do;
+4. hyphens and slashes become spaces (``twenty-one`` -> "twenty one"); every other
+   punctuation mark is removed, except an apostrophe inside a word (``don't`` stays);
+5. whitespace collapsed.
+
+:func:`wer` and :func:`cer` always normalise first (via jiwer), so every notebook scores the
+same way. :func:`score` adds the substitution / deletion / insertion counts, and
+:func:`alignment` prints jiwer's word alignment for one utterance.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Sequence
+
+__all__ = ["normalize_for_wer", "number_to_words", "wer", "cer", "score", "alignment"]
+
+_ONES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+         "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+         "nineteen"]
+_TENS = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+_SCALES = [(10**12, "trillion"), (10**9, "billion"), (10**6, "million"), (1000, "thousand")]
+_ORDINAL_WORDS = {"one": "first", "two": "second", "three": "third", "five": "fifth", "eight": "eighth",
+                  "nine": "ninth", "twelve": "twelfth"}
+
+
+def _below_thousand(n: int) -> list[str]:
+    words: list[str] = []
+    if n >= 100:
+        words += [_ONES[n // 100], "hundred"]
+        n %= 100
+    if n >= 20:
+        words.append(_TENS[n // 10])
+        if n % 10:
+            words.append(_ONES[n % 10])
+    elif n > 0 or not words:
+        words.append(_ONES[n])
+    return words
+
+
+def number_to_words(n: int) -> str:
+    """Spell a whole number the way it is usually read: ``105 -> "one hundred five"``.
+
+    No "and" (American usage, as most ASR training text): WER would otherwise punish a
+    system for a word nobody agrees on.
+    """
+    if n < 0:
+        return "minus " + number_to_words(-n)
+    if n < 1000:
+        return " ".join(_below_thousand(n))
+    words: list[str] = []
+    for value, name in _SCALES:
+        if n >= value:
+            words += _below_thousand(n // value) + [name]
+            n %= value
+    if n:
+        words += _below_thousand(n)
+    return " ".join(words)
+
+
+def _year_to_words(n: int) -> str:
+    """``1984 -> "nineteen eighty four"``, ``1905 -> "nineteen oh five"``, ``2007 -> "two thousand seven"``."""
+    if 2000 <= n <= 2009 or n % 1000 == 0:
+        return number_to_words(n)
+    hi, lo = divmod(n, 100)
+    if lo == 0:
+        return number_to_words(hi) + " hundred"
+    if lo < 10:
+        return number_to_words(hi) + " oh " + number_to_words(lo)
+    return number_to_words(hi) + " " + number_to_words(lo)
+
+
+def _ordinal(words: str) -> str:
+    head, _, last = words.rpartition(" ")
+    if last in _ORDINAL_WORDS:
+        last = _ORDINAL_WORDS[last]
+    elif last.endswith("y"):
+        last = last[:-1] + "ieth"
+    else:
+        last = last + "th"
+    return f"{head} {last}".strip()
+
+
+_NUMBER_WORDS = "|".join(_ONES[1:] + _TENS[2:])
+_NUMBER_AND_RE = re.compile(rf"\b(hundred|thousand|million|billion|trillion)\s+and\s+(?=(?:{_NUMBER_WORDS})\b)")
+_NUM_RE = re.compile(r"(?P<cur>\$)?(?P<num>\d[\d,]*(?:\.\d+)?)(?P<ord>st|nd|rd|th)?\b")
+
+
+def _spell_number(match: re.Match) -> str:
+    raw = match.group("num")
+    digits = raw.replace(",", "")
+    if match.group("cur") and re.fullmatch(r"\d+\.\d\d", digits):       # $3.50 -> three dollars and fifty cents
+        whole, cents = (int(x) for x in digits.split("."))
+        return f" {number_to_words(whole)} dollars and {number_to_words(cents)} cents "
+    if "." in digits:
+        whole, frac = digits.split(".", 1)
+        text = number_to_words(int(whole)) + " point " + " ".join(_ONES[int(d)] for d in frac)
+    else:
+        n = int(digits)
+        if match.group("ord"):
+            text = _ordinal(number_to_words(n))
+        elif "," not in raw and len(digits) == 4 and 1100 <= n <= 2099 and not match.group("cur"):
+            text = _year_to_words(n)
+        else:
+            text = number_to_words(n)
+    if match.group("cur"):
+        text += " dollars" if text != "one" else " dollar"
+    return f" {text} "
+
+
+def normalize_for_wer(text: str) -> str:
+    """Lowercase, spell numbers out, drop punctuation, collapse whitespace. See the module docstring.
+
+    >>> normalize_for_wer("Hello, World! It's 25% off -- on the 3rd of May, 1984.")
+    "hello world it's twenty five percent off on the third of may nineteen eighty four"
+    """
+    if text is None:
+        return ""
+    text = unicodedata.normalize("NFKC", str(text)).lower()
+    text = text.replace("\u2019", "'").replace("\u2018", "'")
+    text = text.replace("&", " and ").replace("%", " percent ")
+    text = _NUM_RE.sub(_spell_number, text)
+    text = re.sub(r"[-\u2010-\u2015/]", " ", text)
+    # "two hundred and five" == "two hundred five": British readers say the "and", digits do not
+    text = _NUMBER_AND_RE.sub(r"\1 ", text)
+    # keep letters, digits (none left), spaces and apostrophes; anything else becomes a space
+    text = "".join(ch if (ch.isalnum() or ch in " '") else " " for ch in text)
+    # an apostrophe survives only between two letters (don't, it's); quotes around words go
+    text = re.sub(r"(?<![a-z0-9])'|'(?![a-z0-9])", " ", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _prepare(refs: Sequence[str] | str, hyps: Sequence[str] | str) -> tuple[list[str], list[str]]:
+    if isinstance(refs, str):
+        refs = [refs]
+    if isinstance(hyps, str):
+        hyps = [hyps]
+    refs, hyps = list(refs), list(hyps)
+    if len(refs) != len(hyps):
+        raise ValueError(f"{len(refs)} references but {len(hyps)} hypotheses: pass one hypothesis per reference.")
+    if not refs:
+        raise ValueError("no references to score: pass at least one (reference, hypothesis) pair.")
+    r = [normalize_for_wer(x) for x in refs]
+    h = [normalize_for_wer(x) for x in hyps]
+    empty = [i for i, x in enumerate(r) if not x]
+    if empty:
+        raise ValueError(f"reference(s) {empty} are empty after normalisation ({[refs[i] for i in empty]!r}): "
+                         "an utterance without a transcript cannot be scored; drop it from the set.")
+    return r, h
+
+
+def wer(refs: Sequence[str] | str, hyps: Sequence[str] | str) -> float:
+    """Word error rate over a whole set: (S + D + I) / reference words, after :func:`normalize_for_wer`."""
+    import jiwer
+
+    r, h = _prepare(refs, hyps)
+    return float(jiwer.wer(r, h))
+
+
+def cer(refs: Sequence[str] | str, hyps: Sequence[str] | str) -> float:
+    """Character error rate over a whole set (spaces count as characters), after :func:`normalize_for_wer`."""
+    import jiwer
+
+    r, h = _prepare(refs, hyps)
+    return float(jiwer.cer(r, h))
+
+
+def score(refs: Sequence[str] | str, hyps: Sequence[str] | str) -> dict[str, float | int]:
+    """WER, CER and the edit counts behind the WER: ``{"wer", "cer", "substitutions", "deletions",
+    "insertions", "hits", "ref_words"}``."""
+    import jiwer
+
+    r, h = _prepare(refs, hyps)
+    words = jiwer.process_words(r, h)
+    return {
+        "wer": float(words.wer),
+        "cer": float(jiwer.cer(r, h)),
+        "substitutions": int(words.substitutions),
+        "deletions": int(words.deletions),
+        "insertions": int(words.insertions),
+        "hits": int(words.hits),
+        "ref_words": int(words.substitutions + words.deletions + words.hits),
+    }
+
+
+def alignment(ref: str, hyp: str) -> str:
+    """jiwer's word alignment of one normalised pair (REF / HYP lines with S, D, I marks), without the summary."""
+    import jiwer
+
+    r, h = _prepare([ref], [hyp])
+    text = jiwer.visualize_alignment(jiwer.process_words(r, h), show_measures=False)
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("===")]
+    return "\n".join(lines)

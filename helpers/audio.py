@@ -206,7 +206,7 @@ def _band_sos(sr: int, lo: float, hi: float) -> np.ndarray:
     return butter(4, [lo, hi], btype="band", fs=sr, output="sos")
 
 
-def energy_threshold(level: np.ndarray, margin_db: float = 1.5, floor_percentile: float = 10.0,
+def energy_threshold(level: np.ndarray, margin_db: float = 3.0, floor_percentile: float = 10.0,
                      max_depth_db: float = 60.0) -> float:
     """The level (dBFS) above which a frame counts as speech: ``margin_db`` above the noise floor.
 
@@ -218,7 +218,7 @@ def energy_threshold(level: np.ndarray, margin_db: float = 1.5, floor_percentile
     return max(floor + margin_db, float(level.max()) - max_depth_db)
 
 
-def energy_bounds(audio: np.ndarray, sr: int, margin_db: float = 1.5, frame_ms: float = 30.0,
+def energy_bounds(audio: np.ndarray, sr: int, margin_db: float = 3.0, frame_ms: float = 30.0,
                   hop_ms: float = 5.0, min_speech_ms: float = 20.0, band: tuple[float, float] | None = SPEECH_BAND_HZ,
                   floor_percentile: float = 10.0) -> Bounds:
     """First and last moment the level rises ``margin_db`` above the room's noise floor.

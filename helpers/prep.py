@@ -60,7 +60,7 @@ class PrepSettings:
     target_lufs: float = A.TARGET_LUFS
     peak_dbfs: float = A.PEAK_CEILING_DBFS
     trim_method: str = "energy"          # "energy" or "vad"
-    energy_margin_db: float = 1.5        # above the noise floor (see helpers.audio.energy_bounds)
+    energy_margin_db: float = 3.0        # above the noise floor (see helpers.audio.energy_bounds)
     vad_threshold: float = 0.5
     pad_ms: float = 100.0                # silence kept before the first and after the last word
     min_speech_s: float = 0.5            # shorter: "too short"

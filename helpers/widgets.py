@@ -83,7 +83,7 @@ def _has_ipywidgets() -> bool:
         return False
 
 
-def trim_explorer(audio: np.ndarray, sr: int, margin_db: float = 1.5, pad_ms: float = 100.0,
+def trim_explorer(audio: np.ndarray, sr: int, margin_db: float = 3.0, pad_ms: float = 100.0,
                   truth: tuple[float, float] | None = None, title: str = "") -> dict[str, Any]:
     """Show one take with its energy-trim boundaries, a player of the trimmed result and a slider.
 

@@ -214,13 +214,28 @@ def resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
     return soxr.resample(x.astype(np.float64), sr_in, sr_out, quality="VHQ")
 
 
-def speech_bounds(x: np.ndarray, sr: int) -> tuple[int, int]:
-    """First/last sample of speech in a CLEAN signal: 10 ms frames whose energy is within 45 dB of the peak
-    frame. Returns (start, end) sample indices, end exclusive."""
+SPEECH_BAND_HZ = (150.0, 7500.0)    # where the truth looks for speech: above hum and rumble, below hiss
+
+
+def speech_bounds(x: np.ndarray, sr: int, floor_rms: float = 0.0) -> tuple[int, int]:
+    """First/last sample of *audible* speech in a CLEAN signal. Returns (start, end), end exclusive.
+
+    Speech is the 10 ms frames, measured in the speech band (150–7500 Hz, zero-phase band-pass), whose energy is
+    within 45 dB of the loudest frame AND above the in-band energy of the broadband noise that will be added
+    (``floor_rms``: that noise's full-band RMS relative to this clean signal). A fading final "s" that sinks
+    under the room noise cannot be found by any trimmer, so it does not count as speech; hum is not counted
+    in the floor because a trimmer can filter it away.
+    """
+    from scipy.signal import butter, sosfiltfilt
+
+    lo, hi = SPEECH_BAND_HZ
+    xb = sosfiltfilt(butter(4, [lo, min(hi, 0.45 * sr)], btype="bandpass", fs=sr, output="sos"), x)
+    in_band_floor = floor_rms ** 2 * (hi - lo) / (sr / 2)          # white noise: power spreads evenly
     n = int(round(FRAME_S * sr))
-    nfr = len(x) // n
-    e = (x[: nfr * n].reshape(nfr, n) ** 2).mean(axis=1)
-    active = np.flatnonzero(e > e.max() * 10 ** (ACTIVITY_THRESHOLD_DB / 10))
+    nfr = len(xb) // n
+    e = (xb[: nfr * n].reshape(nfr, n) ** 2).mean(axis=1)
+    threshold = max(e.max() * 10 ** (ACTIVITY_THRESHOLD_DB / 10), in_band_floor)
+    active = np.flatnonzero(e > threshold)
     return int(active[0] * n), int(min((active[-1] + 1) * n, len(x)))
 
 
@@ -274,7 +289,6 @@ def make_raw(out: Path, piper: Piper) -> tuple[list[dict], dict]:
         clean22, sr22 = piper.synth(said, seed=SEED + i)
         clean = resample(clean22, sr22, RAW_SR)
         clean = clean / np.abs(clean).max()                      # speech peak = 0 dBFS before gain
-        s0, s1 = speech_bounds(clean, RAW_SR)
 
         lead = int(round(rng.uniform(*SILENCE_RANGE_S) * RAW_SR))
         trail = int(round(rng.uniform(*SILENCE_RANGE_S) * RAW_SR))
@@ -301,6 +315,7 @@ def make_raw(out: Path, piper: Piper) -> tuple[list[dict], dict]:
 
         n = lead + len(clean) + trail
         t = np.arange(n) / RAW_SR
+
         noise = rng.standard_normal(n) * db_to_amp(noise_dbfs)
         hum = np.zeros(n)
         if hum_hz:
@@ -327,6 +342,8 @@ def make_raw(out: Path, piper: Piper) -> tuple[list[dict], dict]:
                     break
                 gain_db += 1.0
         stereo = mix(gain_db)
+        # The broadband noise floor relative to the clean speech (peak 1.0), in RMS.
+        s0, s1 = speech_bounds(clean, RAW_SR, floor_rms=db_to_amp(noise_dbfs) / db_to_amp(REF_PEAK_DBFS + gain_db))
         pcm = to_int16(stereo)
 
         path = raw_dir / name
@@ -480,7 +497,9 @@ an empty `transcript` cell. One transcript ({stray_file}) contains characters a 
 
 One entry per file in `raw/`:
 `speech_start_s` / `speech_end_s` (true speech bounds in the raw file's timeline: computed on the clean Piper
-output before anything was added — first/last 10 ms frame whose energy is within 45 dB of the loudest frame —
+output before anything was added — first/last 10 ms frame whose energy in the speech band (150–7500 Hz) is within 45 dB of the loudest
+frame and above the in-band level of the take's broadband noise (hum can be filtered out, so it is not counted):
+speech that can be heard over the room noise —
 plus the inserted leading silence), `gain_db`, `speech_peak_dbfs`, `file_peak_dbfs`, `full_scale_fraction`,
 `dc_offset`, `noise_dbfs`, `hum_hz` (null: no hum), `hum_dbfs`, `hum_harmonic`, `right_gain_db`,
 `right_delay_samples`, `lead_silence_s`, `trail_silence_s`, `spoken_text`, `faults`, `expected_verdict`

@@ -66,10 +66,10 @@ def test_every_output_is_16k_mono_pcm16_at_target_loudness(built) -> None:
 def test_trim_accuracy_against_ground_truth(truth) -> None:
     """Energy trim (the recommended method) vs Silero VAD on the 36 valid takes.
 
-    Measured: energy starts are within 30 ms on every take and both ends on 83 % (30 of 36); the
-    misses are take ends whose last sound (a fading "s") lies below the room noise, where
-    the ground truth (45 dB below the speech peak, measured on the clean signal) cannot be
-    seen. Silero VAD decides on a 32 ms grid and ends late: ~8 %.
+    The issue's bar: both boundaries within 30 ms of the truth for at least 95 % of valid takes. The truth is
+    the audible speech of the clean signal (speech band, above the room noise; see sample_data/README.md).
+    Measured: energy 36 of 36 within 30 ms (median 18.5 ms, p95 24.4 ms); Silero VAD decides on a 32 ms grid
+    and ends late (p95 ~135 ms), so no take has both ends within 30 ms.
     """
     errors = prep.trim_errors(RAW, truth, progress=False)
     summary = prep.trim_error_summary(errors)
@@ -77,8 +77,8 @@ def test_trim_accuracy_against_ground_truth(truth) -> None:
     assert energy["takes"] == vad["takes"] == 36
     starts = np.abs([e["start_err_ms"] for e in errors if e["method"] == "energy"])
     assert np.mean(starts <= 30) >= 0.95
-    assert energy["within_tol_share"] >= 0.8
-    assert energy["median_ms"] <= 20 and energy["p95_ms"] <= 50
+    assert energy["within_tol_share"] >= 0.95
+    assert energy["median_ms"] <= 25 and energy["p95_ms"] <= 30
     assert energy["within_tol_share"] > vad["within_tol_share"] and energy["median_ms"] < vad["median_ms"]
     assert vad["p95_ms"] <= 150  # VAD is coarse, but never lost on these takes
 

@@ -206,12 +206,13 @@ def _band_sos(sr: int, lo: float, hi: float) -> np.ndarray:
     return butter(4, [lo, hi], btype="band", fs=sr, output="sos")
 
 
-def energy_threshold(level: np.ndarray, margin_db: float = 3.0, floor_percentile: float = 10.0,
+def energy_threshold(level: np.ndarray, margin_db: float = 3.0, floor_percentile: float = 5.0,
                      max_depth_db: float = 60.0) -> float:
     """The level (dBFS) above which a frame counts as speech: ``margin_db`` above the noise floor.
 
     The noise floor is the ``floor_percentile``-th percentile frame level (every take starts
-    and ends with room tone). The threshold never goes deeper than ``max_depth_db`` below the
+    and ends with room tone; the 5th percentile needs only 5 % of the take to be room tone, e.g.
+    0.3 s at the ends of a 6 s take — a higher percentile would land inside the speech). The threshold never goes deeper than ``max_depth_db`` below the
     loudest frame (for takes padded with digital silence, whose floor is -120 dB).
     """
     floor = float(np.percentile(level, floor_percentile))
@@ -220,7 +221,7 @@ def energy_threshold(level: np.ndarray, margin_db: float = 3.0, floor_percentile
 
 def energy_bounds(audio: np.ndarray, sr: int, margin_db: float = 3.0, frame_ms: float = 30.0,
                   hop_ms: float = 5.0, min_speech_ms: float = 20.0, band: tuple[float, float] | None = SPEECH_BAND_HZ,
-                  floor_percentile: float = 10.0) -> Bounds:
+                  floor_percentile: float = 5.0) -> Bounds:
     """First and last moment the level rises ``margin_db`` above the room's noise floor.
 
     1. band-pass to the speech band (:func:`speech_band`) to drop hum and rumble;

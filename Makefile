@@ -8,6 +8,9 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | cksum | cut -d' ' -f1)
 
+# make run NOTEBOOKS="01 02" runs only those notebooks.
+NOTEBOOKS ?=
+
 .PHONY: run test install clean-notebooks check-notebooks standins sample-data bench-cpu
 
 install: $(STAMP)
@@ -20,8 +23,11 @@ $(STAMP): requirements.txt pyproject.toml
 	@rm -f $(VENV)/.installed-*; touch $@
 	@echo "Installed into $(VENV)."
 
+# The quick profile never needs the network, so it runs offline (no hub look-ups, no waiting);
+# SPEECHLAB_PROFILE=full leaves the hub reachable.
 run: install
-	HF_HUB_OFFLINE=$${HF_HUB_OFFLINE:-1} TRANSFORMERS_OFFLINE=$${TRANSFORMERS_OFFLINE:-1} $(PY) scripts/run_series.py
+	@if [ "$${SPEECHLAB_PROFILE:-quick}" = quick ]; then export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1; fi; \
+	$(PY) scripts/run_series.py $(NOTEBOOKS)
 
 # Tests never reach the network; their work dir is thrown away and made anew each run.
 test: install

@@ -65,16 +65,9 @@ def _dir_size_mb(path: str | Path) -> float:
 
 
 def _check_audio(audios: Sequence[np.ndarray]) -> list[np.ndarray]:
-    if isinstance(audios, np.ndarray) and audios.ndim == 1:
-        raise TypeError("transcribe() takes a LIST of 1-D arrays; wrap a single clip as [audio].")
-    out = []
-    for i, a in enumerate(audios):
-        a = np.asarray(a, dtype=np.float32)
-        if a.ndim != 1:
-            raise ValueError(f"audio #{i} has shape {a.shape}: pass mono 1-D float32 arrays at 16 kHz "
-                             "(mix down with audio.mean(axis=1) and resample with soxr first).")
-        out.append(a)
-    return out
+    from .audio import as_clip_list
+
+    return as_clip_list(audios, "transcribe()")
 
 
 class Backend:

@@ -84,6 +84,25 @@ def load(path: str | Path) -> tuple[np.ndarray, int]:
 
 # --------------------------------------------------------------------------------------- clean-up
 
+def as_clip_list(clips, what: str, sample_rate: int = 16_000) -> list[np.ndarray]:
+    """Check that ``clips`` is a LIST of mono 1-D clips and return them as float32 arrays.
+
+    Every model interface in the series (``transcribe``, ``embed``) takes a list of clips; a single
+    array passed by mistake would otherwise be read as thousands of one-sample clips. ``what`` names
+    the caller in the error messages.
+    """
+    if isinstance(clips, np.ndarray) and clips.ndim == 1:
+        raise TypeError(f"{what} takes a LIST of 1-D arrays; wrap a single clip as [audio].")
+    out = []
+    for i, clip in enumerate(clips):
+        clip = np.asarray(clip, dtype=np.float32)
+        if clip.ndim != 1:
+            raise ValueError(f"clip #{i} has shape {clip.shape}: pass mono 1-D float32 arrays at {sample_rate} Hz "
+                             "(mix down with audio.mean(axis=1) and resample with soxr first).")
+        out.append(clip)
+    return out
+
+
 def to_mono(audio: np.ndarray) -> np.ndarray:
     """Average the channels into one (a 1-D array). Mono input is returned as 1-D unchanged.
 

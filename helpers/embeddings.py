@@ -89,17 +89,13 @@ def read_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
 
 
 def _check_wavs(wavs: Sequence[np.ndarray]) -> list[np.ndarray]:
-    if isinstance(wavs, np.ndarray) and wavs.ndim == 1:
-        raise TypeError("embed() takes a LIST of waveforms; wrap a single one as [wav].")
-    out = []
-    for i, w in enumerate(wavs):
-        w = np.asarray(w, dtype=np.float32)
-        if w.ndim != 1:
-            raise ValueError(f"waveform {i} has shape {w.shape}: expected 1-D mono samples at {SAMPLE_RATE} Hz.")
+    from .audio import as_clip_list
+
+    out = as_clip_list(wavs, "embed()", SAMPLE_RATE)
+    for i, w in enumerate(out):
         if w.size < SAMPLE_RATE // 10:
             raise ValueError(f"waveform {i} is {w.size / SAMPLE_RATE:.3f} s long: a speaker embedding needs at "
                              "least 0.1 s of audio (better: 2 s or more).")
-        out.append(w)
     return out
 
 

@@ -24,13 +24,14 @@ from __future__ import annotations
 import csv
 import json
 import math
-import random
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
+
+from .config import rng_state, set_rng_state
 
 from .files import atomic_path, write_text
 from .metrics import normalize_for_wer
@@ -140,15 +141,9 @@ def make_manifest(audio_dir: str | Path, transcripts: str | Path | Mapping[str, 
 
 def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """Read any soundfile-readable file as mono float32 at ``sample_rate`` (soxr resampling)."""
-    import soundfile as sf
+    from .audio import load_mono
 
-    audio, sr = sf.read(str(path), dtype="float32", always_2d=True)
-    audio = audio.mean(axis=1)
-    if sr != sample_rate:
-        import soxr
-
-        audio = soxr.resample(audio, sr, sample_rate).astype(np.float32)
-    return audio
+    return load_mono(path, sample_rate)
 
 
 # --------------------------------------------------------------------------- 2. vocabulary
@@ -464,25 +459,11 @@ class TrainConfig:
                                        # on a busy 2-core machine); restored afterwards
 
 
-def _rng_state() -> dict:
-    import torch
-
-    return {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
-
-
-def _set_rng_state(state: dict) -> None:
-    import torch
-
-    torch.set_rng_state(state["torch"])
-    np.random.set_state(state["numpy"])
-    random.setstate(state["python"])
-
-
 def save_checkpoint(path: str | Path, model, optimizer, state: dict) -> Path:
     """Model + optimiser + progress (epoch, step, history, time) + RNG states, written atomically."""
     import torch
 
-    payload = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "rng": _rng_state(), **state}
+    payload = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "rng": rng_state(), **state}
     with atomic_path(path, suffix=".pt") as tmp:
         torch.save(payload, tmp)
     return Path(path)
@@ -518,7 +499,7 @@ def fit(model, train_items: Sequence[Utterance], vocab: CharVocab, tc: TrainConf
                              "delete it or pass another checkpoint path.")
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
-        _set_rng_state(state["rng"])
+        set_rng_state(state["rng"])
         history, start_epoch, step, elapsed = state["history"], state["epoch"], state["step"], state["seconds"]
         if progress:
             print(f"Resumed {ckpt.name} at epoch {start_epoch}, step {step} ({elapsed:.0f} s trained so far).")
@@ -613,7 +594,7 @@ def hub_corpus_rows(dataset_id: str = "openslr/librispeech_asr", config: str | N
     rows: list[dict] = []
     for ex in ds:
         raw = ex["audio"]
-        data = raw.get("bytes") or open(raw["path"], "rb").read()
+        data = raw.get("bytes") or Path(raw["path"]).read_bytes()
         audio, sr = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
         audio = audio.mean(axis=1)
         if sr != SAMPLE_RATE:

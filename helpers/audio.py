@@ -27,13 +27,13 @@ PEAK_CEILING_DBFS = -1.0  # nothing above -1 dBFS, so PCM16 never reaches full s
 FULL_SCALE_CLIP = 0.999  # |x| at or above this counts as a clipped sample
 
 __all__ = [
-    "AudioFileError", "TARGET_SR", "TARGET_LUFS", "PEAK_CEILING_DBFS", "load", "file_info", "to_mono",
+    "AudioFileError", "TARGET_SR", "TARGET_LUFS", "PEAK_CEILING_DBFS", "load", "load_mono", "file_info", "to_mono",
     "remove_dc", "resample", "frame_energy_db", "speech_band", "energy_threshold", "energy_bounds", "vad_bounds", "apply_trim",
     "loudness", "normalize_loudness", "db", "peak_dbfs", "rms_dbfs", "clip_share", "estimate_snr_db",
 ]
 
 
-class AudioFileError(Exception):
+class AudioFileError(ValueError):
     """A take that cannot be read; the message names the file and what to do about it."""
 
 
@@ -130,6 +130,15 @@ def resample(audio: np.ndarray, sr: int, target_sr: int = TARGET_SR) -> np.ndarr
     import soxr
 
     return soxr.resample(np.asarray(audio, dtype=np.float32), sr, target_sr, quality="HQ").astype(np.float32)
+
+
+def load_mono(path: str | Path, sample_rate: int = TARGET_SR) -> np.ndarray:
+    """A file as one mono float32 channel at ``sample_rate``: :func:`load`, :func:`to_mono`, :func:`resample`.
+
+    What every model in the series reads (16 kHz by default). Errors name the file, as :func:`load`'s do.
+    """
+    audio, sr = load(path)
+    return resample(to_mono(audio), sr, sample_rate)
 
 
 # --------------------------------------------------------------------------------------- levels

@@ -28,6 +28,8 @@ import platform
 import random
 import sys
 from dataclasses import dataclass, field
+
+import numpy as np
 from pathlib import Path
 from typing import Any
 
@@ -105,12 +107,7 @@ def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and (if installed) torch, so a re-run gives the same numbers."""
     random.seed(seed)
     os.environ.setdefault("PYTHONHASHSEED", str(seed))
-    try:
-        import numpy as np
-
-        np.random.seed(seed)
-    except ImportError:  # pragma: no cover - numpy is always installed
-        pass
+    np.random.seed(seed)
     try:
         import torch
 
@@ -119,6 +116,29 @@ def seed_everything(seed: int) -> None:
             torch.cuda.manual_seed_all(seed)
     except ImportError:
         pass
+
+
+def rng_state() -> dict:
+    """Every random generator's state (Python, NumPy, torch CPU and CUDA), for a checkpoint.
+
+    Restoring it with :func:`set_rng_state` makes a resumed run draw the same random numbers
+    (dropout masks, shuffles) as an uninterrupted one.
+    """
+    import torch
+
+    return {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
+
+
+def set_rng_state(state: dict) -> None:
+    """Restore what :func:`rng_state` saved (a checkpoint without CUDA state leaves the GPU's alone)."""
+    import torch
+
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if state.get("cuda") is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
 
 
 def choose_precision(device: str) -> str:

@@ -68,24 +68,13 @@ def read_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
 
     Only reads: the file itself is never modified.
     """
-    import soundfile as sf
+    from .audio import load_mono
 
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: audio file missing. Rebuild the dataset (notebook 01, "
                                 "helpers.prep.ensure_dataset()) or fix the path in the manifest / voices.csv.")
-    try:
-        audio, sr = sf.read(path, dtype="float32", always_2d=True)
-    except Exception as err:  # soundfile raises LibsndfileError / RuntimeError variants
-        raise ValueError(f"{path}: cannot be read as audio ({err}). Re-export it as WAV or FLAC.") from None
-    audio = audio.mean(axis=1)
-    if sr != sample_rate:
-        import soxr
-
-        audio = soxr.resample(audio, sr, sample_rate).astype(np.float32)
-    if audio.size == 0:
-        raise ValueError(f"{path}: the file holds no samples. Re-record or remove this take.")
-    return audio
+    return load_mono(path, sample_rate)  # errors (corrupt, empty) name the file and the fix
 
 
 def _check_wavs(wavs: Sequence[np.ndarray]) -> list[np.ndarray]:

@@ -347,20 +347,9 @@ AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
 
 def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """Read a file (WAV/FLAC/OGG via soundfile), mix to mono, resample to ``sample_rate`` (soxr): float32."""
-    import soundfile as sf
+    from .audio import load_mono
 
-    path = Path(path)
-    try:
-        audio, sr = sf.read(str(path), dtype="float32", always_2d=True)
-    except Exception as err:  # soundfile's errors do not always name the file
-        raise ValueError(f"Cannot read audio file {path}: {err}. Use 16-bit WAV or FLAC "
-                         "(convert with e.g. `sox in.mp3 out.wav`).") from None
-    audio = audio.mean(axis=1)
-    if sr != sample_rate:
-        import soxr
-
-        audio = soxr.resample(audio, sr, sample_rate).astype(np.float32)
-    return audio
+    return load_mono(path, sample_rate)
 
 
 def audio_files(folder: str | Path) -> list[Path]:

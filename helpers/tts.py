@@ -40,6 +40,9 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
+from .config import rng_state, set_rng_state
+from .files import atomic_path
+
 SAMPLE_RATE = 16_000
 STRATEGIES = ("full", "frozen_encoder", "speaker_embedding_only")
 
@@ -364,23 +367,6 @@ class TrainResult:
         return [h["step"] for h in rows], [h[kind + "_loss"] for h in rows]
 
 
-def _rng_state() -> dict:
-    import torch
-
-    return {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state(),
-            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
-
-
-def _set_rng_state(state: dict) -> None:
-    import torch
-
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
-    torch.set_rng_state(state["torch"])
-    if state.get("cuda") is not None and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
 def save_checkpoint(path: Path, module, optimizer, scheduler, state: dict) -> Path:
     """Everything needed to continue: weights, optimiser, scheduler, RNG, step, history (atomically)."""
     import torch
@@ -391,7 +377,7 @@ def save_checkpoint(path: Path, module, optimizer, scheduler, state: dict) -> Pa
         trainable = _trainable_state(module)
         torch.save(trainable, tmp / "trainable.pt")
         torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                    "rng": _rng_state()}, tmp / "optim.pt")
+                    "rng": rng_state()}, tmp / "optim.pt")
         write_json(tmp / "trainer_state.json", state)
     return path
 
@@ -415,7 +401,7 @@ def load_checkpoint(path: Path, module, optimizer, scheduler) -> dict:
     extra = torch.load(path / "optim.pt", map_location="cpu", weights_only=False)
     optimizer.load_state_dict(extra["optimizer"])
     scheduler.load_state_dict(extra["scheduler"])
-    _set_rng_state(extra["rng"])
+    set_rng_state(extra["rng"])
     return json.loads((path / "trainer_state.json").read_text())
 
 
@@ -566,7 +552,8 @@ def train(model, processor, train_examples: Sequence[dict], val_examples: Sequen
             if main:
                 save_voice(best_dir, inner.model, processor, _current_speaker(inner, speaker_embedding),
                            {"step": state["step"], "val_loss": val, "strategy": cfg.strategy})
-                torch.save(best_state, best_dir / "trainable.pt")
+                with atomic_path(best_dir / "trainable.pt") as tmp:
+                    torch.save(best_state, tmp)
         emit("eval", val_loss=val, is_best=is_best)
 
     batches = _batches_forever(train_examples, collate, cfg, state["micro_batches_seen"],
@@ -892,10 +879,13 @@ def synthesise_to_wav(path: str | Path, model, processor, vocoder, text: str, sp
     from .files import write_wav
 
     audio, infos = synthesise(model, processor, vocoder, text, speaker_embedding, **kwargs)
+    return write_wav(path, peak_safe(audio), SAMPLE_RATE), infos
+
+
+def peak_safe(audio: np.ndarray) -> np.ndarray:
+    """Scale a synthesised clip down to a 0.99 peak if it goes past full scale (a WAV would clip it)."""
     peak = float(np.max(np.abs(audio))) if audio.size else 0.0
-    if peak > 1.0:
-        audio = audio / peak * 0.99
-    return write_wav(path, audio, SAMPLE_RATE), infos
+    return audio / peak * 0.99 if peak > 1.0 else audio
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -121,8 +121,7 @@ def speaker_similarity(encoder, synthesised: Sequence[np.ndarray], real: Sequenc
     sims = np.zeros(len(synthesised), dtype=np.float32)
     keep = [i for i, a in enumerate(synthesised) if len(a) >= MIN_CLIP_S * SAMPLE_RATE]
     if keep:
-        syn = encoder.embed([synthesised[i] for i in keep], progress=False)
-        syn = syn / np.maximum(np.linalg.norm(syn, axis=1, keepdims=True), 1e-12)
+        syn = encoder.embed([synthesised[i] for i in keep], progress=False)  # rows already L2-normalised
         sims[keep] = syn @ ref
     return sims
 
@@ -152,7 +151,7 @@ def synthesise_set(model, processor, vocoder, speaker_embedding: np.ndarray, row
     from tqdm.auto import tqdm
 
     from .files import write_wav
-    from .tts import GenerationStopWarning, synthesise
+    from .tts import GenerationStopWarning, peak_safe, synthesise
 
     out, folder = [], Path(synth_root) / system
     for k, row in enumerate(tqdm(rows, desc=f"synthesise ({system})", disable=not progress, leave=False)):
@@ -162,9 +161,7 @@ def synthesise_set(model, processor, vocoder, speaker_embedding: np.ndarray, row
             audio, infos = synthesise(model, processor, vocoder, row["text"], speaker_embedding,
                                       threshold=threshold, max_seconds=max_seconds, seed=k)
         synth_s = time.perf_counter() - t0
-        peak = float(np.max(np.abs(audio))) if audio.size else 0.0
-        if peak > 1.0:
-            audio = audio / peak * 0.99
+        audio = peak_safe(audio)
         path = write_wav(folder / f"{row['id']}.wav", audio, SAMPLE_RATE)
         out.append({"id": row["id"], "path": str(path), "text": row["text"], "system": system, "audio": audio,
                     "seconds": len(audio) / SAMPLE_RATE, "synth_s": synth_s,

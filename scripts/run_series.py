@@ -94,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'notebook':<28}{'status':<10}{'time':>8}  key figures")
     for name, (state, secs) in status.items():
         figs = results.get(name, {})
-        shown = ", ".join(f"{k}={summarise(v)}" for k, v in list(figs.items())[:4] if not isinstance(v, (dict, list)))
+        numbers = [(k, v) for k, v in figs.items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        shown = ", ".join(f"{k}={summarise(v)}" for k, v in numbers[:4])
         print(f"{name:<28}{('ok' if state == 'ok' else 'FAILED'):<10}{secs:>7.0f}s  {shown}")
     print(f"\nExecuted notebooks, HTML and results.json are in {run_dir} (also runs/latest).")
     failed = [n for n, (s, _) in status.items() if s != "ok"]

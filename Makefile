@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | cksum
 # make run NOTEBOOKS="01 02" runs only those notebooks.
 NOTEBOOKS ?=
 
-.PHONY: run test install clean-notebooks check-notebooks standins sample-data bench-cpu
+.PHONY: run test install sysdeps clean-notebooks check-notebooks standins sample-data bench-cpu
 
 install: $(STAMP)
 
@@ -29,8 +29,19 @@ run: install
 	@if [ "$${SPEECHLAB_PROFILE:-quick}" = quick ]; then export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1; fi; \
 	$(PY) scripts/run_series.py $(NOTEBOOKS)
 
+# Debian packages the tests use: flite and espeak-ng (offline voices for the base-voice corpus tests).
+# The browser test installs chromium itself (scripts/browser_test_deps.sh).
+SYSDEPS := flite espeak-ng
+sysdeps:
+	@missing=""; for p in $(SYSDEPS); do command -v $$p >/dev/null || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
 # Tests never reach the network; their work dir is thrown away and made anew each run.
-test: install
+test: install sysdeps
 	rm -rf .test_work
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 SPEECHLAB_WORK=$(CURDIR)/.test_work SPEECHLAB_PROFILE=quick \
 	  $(PY) -m pytest tests notebooks

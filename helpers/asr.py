@@ -33,6 +33,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from .files import size_mb
+
 SAMPLE_RATE = 16000
 
 OFFLINE_BACKENDS = ("pocketsphinx", "whisper-tiny.en")
@@ -55,13 +57,6 @@ class Timing:
     @property
     def rtf(self) -> float:
         return self.compute_s / self.audio_s if self.audio_s > 0 else float("nan")
-
-
-def _dir_size_mb(path: str | Path) -> float:
-    path = Path(path)
-    if path.is_file():
-        return path.stat().st_size / 1e6
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6
 
 
 def _check_audio(audios: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -115,8 +110,8 @@ class PocketSphinxBackend(Backend):
         self.model_dir = root
         self.decoder = Decoder(hmm=str(root / "en-us"), lm=str(root / "en-us.lm.bin"),
                                dict=str(root / "cmudict-en-us.dict"), samprate=SAMPLE_RATE, loglevel="FATAL")
-        self.size_mb = _dir_size_mb(root / "en-us") + _dir_size_mb(root / "en-us.lm.bin") + \
-            _dir_size_mb(root / "cmudict-en-us.dict")
+        self.size_mb = size_mb(root / "en-us") + size_mb(root / "en-us.lm.bin") + \
+            size_mb(root / "cmudict-en-us.dict")
 
     def _transcribe(self, audios: list[np.ndarray]) -> list[str]:
         texts = []
@@ -148,7 +143,7 @@ class FasterWhisperBackend(Backend):
         self.beam_size = beam_size
         self.model = WhisperModel(str(model_dir), device=device, compute_type=compute_type,
                                   cpu_threads=cpu_threads)
-        self.size_mb = _dir_size_mb(model_dir)
+        self.size_mb = size_mb(model_dir)
 
     def _transcribe(self, audios: list[np.ndarray]) -> list[str]:
         texts = []
@@ -178,7 +173,7 @@ class HFWhisperBackend(Backend):
         self.model = WhisperForConditionalGeneration.from_pretrained(path, dtype=dtype).to(device).eval()
         self.dtype = dtype
         self.params = int(sum(p.numel() for p in self.model.parameters()))
-        self.size_mb = self.params * 4 / 1e6 if not Path(path).exists() else _dir_size_mb(path)
+        self.size_mb = self.params * 4 / 1e6 if not Path(path).exists() else size_mb(path)
 
     def _transcribe(self, audios: list[np.ndarray]) -> list[str]:
         import torch
@@ -209,7 +204,7 @@ class Wav2Vec2Backend(Backend):
         self.processor = Wav2Vec2Processor.from_pretrained(path)
         self.model = Wav2Vec2ForCTC.from_pretrained(path).to(device).eval()
         self.params = int(sum(p.numel() for p in self.model.parameters()))
-        self.size_mb = self.params * 4 / 1e6 if not Path(path).exists() else _dir_size_mb(path)
+        self.size_mb = self.params * 4 / 1e6 if not Path(path).exists() else size_mb(path)
 
     def _transcribe(self, audios: list[np.ndarray]) -> list[str]:
         import torch
@@ -241,7 +236,7 @@ class SpeechBrainBackend(Backend):
         self.model = EncoderDecoderASR.from_hparams(source=str(path), savedir=str(savedir),
                                                     run_opts={"device": device})
         self.params = int(sum(p.numel() for p in self.model.mods.parameters()))
-        self.size_mb = _dir_size_mb(savedir)
+        self.size_mb = size_mb(savedir)
 
     def _transcribe(self, audios: list[np.ndarray]) -> list[str]:
         import torch

@@ -45,6 +45,8 @@ from typing import Sequence
 
 import numpy as np
 
+from .config import choose_precision
+
 SAMPLE_RATE = 16_000
 N_FFT, WIN, HOP = 1024, 1024, 256  # SpeechT5 feature extractor: 64 ms window, 16 ms hop at 16 kHz
 
@@ -193,7 +195,7 @@ def pretrain(corpus: str | Path, out_dir: str | Path, minutes: float = 8.5, max_
         print(f"Resuming from {last} at step {state['step']}.")
     collate = TTSDataCollator(pad_token_id=1, speaker_embedding=None, reduction_factor=2)
     lengths = [len(e["labels"]) for e in train_ex]
-    use_bf16 = dev.type == "cuda" and torch.cuda.is_bf16_supported()
+    use_bf16 = choose_precision(dev.type) == "bf16"
 
     def batches():
         seen = state["micro_batches_seen"]

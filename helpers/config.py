@@ -99,10 +99,6 @@ def work_dir() -> Path:
     return path
 
 
-def in_colab() -> bool:
-    return "google.colab" in sys.modules
-
-
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and (if installed) torch, so a re-run gives the same numbers."""
     random.seed(seed)

@@ -74,6 +74,14 @@ def atomic_dir(dest: str | Path) -> Iterator[Path]:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def size_mb(path: str | Path) -> float:
+    """Size on disk of a file, or of everything in a folder, in MB (10^6 bytes)."""
+    path = Path(path)
+    if path.is_file():
+        return path.stat().st_size / 1e6
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6
+
+
 def _jsonable(obj: Any) -> Any:
     """json.dumps fallback: NumPy scalars and arrays, paths."""
     if isinstance(obj, Path):

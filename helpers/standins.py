@@ -385,12 +385,10 @@ def _quiet_progress() -> Iterator[None]:
             hf_logging.enable_progress_bar()
 
 
-def folder_size_mb(folder: Path) -> float:
-    return sum(p.stat().st_size for p in Path(folder).rglob("*") if p.is_file()) / 1e6
-
-
 def main(argv: list[str] | None = None) -> int:
     """CLI: ``python -m helpers.standins [--rebuild] [name ...]`` (no name: all)."""
+    from .files import size_mb
+
     ap = argparse.ArgumentParser(prog="python -m helpers.standins", description=__doc__.split("\n\n")[0])
     ap.add_argument("names", nargs="*",
                     help=f"stand-ins to build (default: all): {', '.join(BUILDERS)}")
@@ -403,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         t0 = time.perf_counter()
         path = build(name, rebuild=args.rebuild)
-        print(f"{name:24s} {folder_size_mb(path):6.2f} MB  {time.perf_counter() - t0:5.1f} s  {path}")
+        print(f"{name:24s} {size_mb(path):6.2f} MB  {time.perf_counter() - t0:5.1f} s  {path}")
     return 0
 
 

@@ -69,13 +69,13 @@ def base_config_kwargs() -> dict:
     return kw
 
 
-def build_model(seed: int = 0):
-    """A freshly initialised base-voice ``SpeechT5ForTextToSpeech``."""
+def build_model(seed: int = 0, overrides: dict | None = None):
+    """A freshly initialised base-voice ``SpeechT5ForTextToSpeech`` (``overrides``: config changes)."""
     import torch
     from transformers import SpeechT5Config, SpeechT5ForTextToSpeech
 
     torch.manual_seed(seed)
-    return SpeechT5ForTextToSpeech(SpeechT5Config(**base_config_kwargs()))
+    return SpeechT5ForTextToSpeech(SpeechT5Config(**{**base_config_kwargs(), **(overrides or {})}))
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -97,17 +97,23 @@ def load_voices(folder: str | Path) -> tuple[list[str], np.ndarray]:
     return [str(n) for n in z["names"]], z["ge2e"].astype(np.float32)
 
 
-def load_corpus(folder: str | Path, splits: Sequence[str] = ("train",), max_items: int | None = None) -> list[dict]:
-    """Examples ``{"id", "text", "voice", "input_ids", "labels" (frames, 80) float32, "speaker_embedding"}``."""
+def load_corpus(folder: str | Path, splits: Sequence[str] = ("train",), max_items: int | None = None,
+                voices: Sequence[str] | None = None) -> list[dict]:
+    """Examples ``{"id", "text", "voice", "input_ids", "labels" (frames, 80) float32, "speaker_embedding"}``
+    (only those of ``voices``, when given)."""
     shards = _check_corpus(Path(folder))
     names, emb = load_voices(folder)
+    unknown = sorted(set(voices or ()) - set(names))
+    if unknown:
+        raise ValueError(f"{folder}: no voice(s) {unknown} in this corpus; it has {names}.")
+    keep = set(range(len(names))) if not voices else {names.index(v) for v in voices}
     out: list[dict] = []
     for shard in shards:
         z = np.load(shard)
         q, lo, scale = z["mel_q"], float(z["mel_offset"]), float(z["mel_scale"])
         fo, io, ids = z["frame_offsets"], z["id_offsets"], z["ids"]
         for i, (split, voice, text, uid) in enumerate(zip(z["split"], z["voice"], z["text"], z["uid"])):
-            if str(split) not in splits:
+            if str(split) not in splits or int(voice) not in keep:
                 continue
             mel = (q[fo[i]:fo[i + 1]].astype(np.float32) * scale + lo)
             out.append({"id": str(uid), "text": str(text), "voice": names[int(voice)],
@@ -118,9 +124,59 @@ def load_corpus(folder: str | Path, splits: Sequence[str] = ("train",), max_item
     return out
 
 
+def subset_corpus(src: str | Path, dst: str | Path, voices: Sequence[str]) -> dict:
+    """Write ``dst``: the corpus ``src`` with only ``voices`` (same utterances, same held-out sentences,
+    same quantised mels; voice indices renumbered). Used to pretrain on the voices that Whisper can read
+    and to keep what travels to the GPU machine small. Returns the new ``corpus.json``."""
+    from .files import atomic_dir, write_json
+
+    src, dst = Path(src), Path(dst)
+    shards = _check_corpus(src)
+    names, emb = load_voices(src)
+    unknown = sorted(set(voices) - set(names))
+    if unknown or not voices:
+        raise ValueError(f"{src}: no voice(s) {unknown or '(none given)'} in this corpus; it has {names}.")
+    old = [names.index(v) for v in voices]
+    remap = {o: i for i, o in enumerate(old)}
+    info = json.loads((src / "corpus.json").read_text()) if (src / "corpus.json").exists() else {}
+    counts = {"train": 0, "test": 0}
+    with atomic_dir(dst) as tmp:
+        for shard in shards:
+            with np.load(shard) as npz:
+                z = {k: npz[k] for k in npz.files}  # read each array once (an NpzFile re-reads on every access)
+            sel = [i for i, v in enumerate(z["voice"]) if int(v) in remap]
+            fo, io, mel_q, all_ids = z["frame_offsets"], z["id_offsets"], z["mel_q"], z["ids"]
+            mel = [mel_q[fo[i]:fo[i + 1]] for i in sel]
+            ids = [all_ids[io[i]:io[i + 1]] for i in sel]
+            np.savez_compressed(
+                tmp / shard.name, mel_q=np.concatenate(mel), mel_offset=z["mel_offset"], mel_scale=z["mel_scale"],
+                frame_offsets=np.concatenate([[0], np.cumsum([len(m) for m in mel])]).astype(np.int64),
+                ids=np.concatenate(ids), id_offsets=np.concatenate([[0], np.cumsum([len(t) for t in ids])]).astype(np.int64),
+                voice=np.array([remap[int(z["voice"][i])] for i in sel], dtype=np.int16),
+                split=z["split"][sel], text=z["text"][sel], uid=z["uid"][sel])
+            for i in sel:
+                counts[str(z["split"][i])] = counts.get(str(z["split"][i]), 0) + 1
+        np.savez(tmp / "voices.npz", names=np.array(list(voices)), ge2e=emb[old].astype(np.float32))
+        if (src / "processor").exists():
+            shutil.copytree(src / "processor", tmp / "processor")
+        spv = info.get("seconds_per_voice", {})
+        info.update(voices=list(voices), engines={v: info.get("engines", {}).get(v) for v in voices},
+                    seconds_per_voice={v: spv.get(v) for v in voices},
+                    train_hours=round(sum(spv.get(v) or 0 for v in voices) / 3600, 3), utterances=counts,
+                    subset_of={"voices": names, "note": f"subset written by helpers.basevoice.subset_corpus from {src.name}"})
+        write_json(tmp / "corpus.json", info)
+    return info
+
+
 # ----------------------------------------------------------------------------------------------------
 # 3. Pretraining
 # ----------------------------------------------------------------------------------------------------
+
+def _init_overrides(folder: str | Path) -> dict:
+    """The config overrides an exported folder was trained with (``pretrain.json``), else none."""
+    info = Path(folder) / "pretrain.json"
+    return dict(json.loads(info.read_text()).get("config_overrides") or {}) if info.exists() else {}
+
 
 def inverse_sqrt(peak: float, warmup: int):
     """Learning rate at step s: linear warm-up to ``peak`` over ``warmup`` steps, then ``peak*sqrt(warmup/s)``."""
@@ -134,7 +190,7 @@ def pretrain(corpus: str | Path, out_dir: str | Path, minutes: float = 8.5, max_
              batch_size: int = 64, lr: float = 1e-3, warmup: int = 1000, resume: bool = True,
              init: str | Path | None = None, eval_every: int = 500, save_every: int = 1000,
              device: str | None = None, seed: int = 0, max_items: int | None = None,
-             log_every: int = 100) -> dict:
+             log_every: int = 100, overrides: dict | None = None) -> dict:
     """Pretrain (or continue) the base voice for at most ``minutes``; return the trainer state.
 
     ``out_dir/last`` is the full checkpoint (weights, optimiser, scheduler, RNG, step): with ``resume``,
@@ -154,10 +210,15 @@ def pretrain(corpus: str | Path, out_dir: str | Path, minutes: float = 8.5, max_
     torch.manual_seed(seed)
     train_ex = load_corpus(corpus, ("train",), max_items)
     val_ex = load_corpus(corpus, ("test",), None if max_items is None else max(4, max_items // 8))
-    model = build_model(seed)
     last = out_dir / "last"
-    state = {"step": 0, "micro_batches_seen": 0, "history": [], "seconds": 0.0, "runs": []}
+    state = {"step": 0, "micro_batches_seen": 0, "history": [], "seconds": 0.0, "runs": [],
+             "config_overrides": dict(overrides or {})}
     have_full = resume and (last / "trainer_state.json").exists()
+    if have_full:  # the architecture is the checkpoint's, whatever this call says
+        state["config_overrides"] = json.loads((last / "trainer_state.json").read_text()).get("config_overrides", {})
+    elif init is not None:
+        state["config_overrides"] = _init_overrides(init)
+    model = build_model(seed, state["config_overrides"])
     rewarm_from = None
     if not have_full and init is not None:
         from safetensors.torch import load_file
@@ -168,6 +229,7 @@ def pretrain(corpus: str | Path, out_dir: str | Path, minutes: float = 8.5, max_
         if info.exists():
             saved = json.loads(info.read_text())
             state.update({k: saved[k] for k in ("step", "micro_batches_seen", "history", "seconds", "runs") if k in saved})
+            state["micro_batches_seen"] = 0  # the batch order restarts: the corpus may differ
         rewarm_from = state["step"]
         print(f"Starting from the weights in {init} (step {state['step']}); fresh optimiser, re-warm-up.")
     model.config.use_cache = False
@@ -190,10 +252,12 @@ def pretrain(corpus: str | Path, out_dir: str | Path, minutes: float = 8.5, max_
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_at(s) / lr)
     if have_full:
+        overrides_kept = state["config_overrides"]
         state = load_checkpoint(last, module, optimizer, scheduler)
         state.setdefault("lr_offset", 0)
+        state["config_overrides"] = overrides_kept
         print(f"Resuming from {last} at step {state['step']}.")
-    collate = TTSDataCollator(pad_token_id=1, speaker_embedding=None, reduction_factor=2)
+    collate = TTSDataCollator(pad_token_id=1, speaker_embedding=None, reduction_factor=model.config.reduction_factor)
     lengths = [len(e["labels"]) for e in train_ex]
     use_bf16 = choose_precision(dev.type) == "bf16"
 
@@ -288,16 +352,16 @@ def export(out_dir: str | Path, dest: str | Path, corpus: str | Path | None = No
     last = out_dir / "last"
     if not (last / "trainable.pt").exists():
         raise FileNotFoundError(f"{last}: no checkpoint. Train first: python -m helpers.basevoice train --out {out_dir}")
-    model = build_model()
+    state = json.loads((last / "trainer_state.json").read_text())
+    model = build_model(0, state.get("config_overrides"))
     weights = torch.load(last / "trainable.pt", map_location="cpu", weights_only=True)
     weights = {k[len("model."):]: v for k, v in weights.items() if k.startswith("model.")}
     model.load_state_dict(weights, strict=False)
     model.to(getattr(torch, dtype))
-    state = json.loads((last / "trainer_state.json").read_text())
     with atomic_dir(dest) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
         write_json(tmp / "pretrain.json", {k: state.get(k) for k in ("step", "micro_batches_seen", "history",
-                                                                      "seconds", "runs")})
+                                                                      "seconds", "runs", "config_overrides")})
         if corpus is not None:
             shutil.copy(Path(corpus) / "voices.npz", tmp / "voices.npz")
             if (Path(corpus) / "processor").exists():
@@ -413,15 +477,26 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--eval-every", type=int, default=500)
     t.add_argument("--log-every", type=int, default=100)
     t.add_argument("--max-items", type=int, default=None, help="use only this many utterances (smoke runs)")
+    t.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="SpeechT5Config change for a new model, e.g. --set reduction_factor=3 (JSON values)")
     e = sub.add_parser("export", help="fp16 safetensors model folder from OUT/last")
     e.add_argument("--out", type=Path, default=Path("work/base_voice"))
     e.add_argument("--dest", type=Path, required=True)
     e.add_argument("--corpus", type=Path, default=Path(".corpus"))
+    s = sub.add_parser("subset", help="a copy of a corpus with only some voices")
+    s.add_argument("--corpus", type=Path, default=Path(".corpus"))
+    s.add_argument("--dest", type=Path, required=True)
+    s.add_argument("voices", nargs="+")
     args = ap.parse_args(argv)
+    if args.cmd == "subset":
+        info = subset_corpus(args.corpus, args.dest, args.voices)
+        print(json.dumps({k: info.get(k) for k in ("voices", "train_hours", "utterances")}))
+        return 0
     if args.cmd == "train":
         pretrain(args.corpus, args.out, minutes=args.minutes, max_steps=args.max_steps, batch_size=args.batch_size,
                  lr=args.lr, warmup=args.warmup, resume=args.resume, init=args.init, eval_every=args.eval_every,
-                 max_items=args.max_items, log_every=args.log_every)
+                 max_items=args.max_items, log_every=args.log_every,
+                 overrides={k: json.loads(v) for k, v in (o.split("=", 1) for o in args.overrides)})
         if args.export:
             export(args.out, args.export, args.corpus)
             print(f"Exported to {args.export}")

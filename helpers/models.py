@@ -265,6 +265,48 @@ def warn_if_standin(path: str | os.PathLike | None, what: str = "") -> bool:
     return True
 
 
+# --- the project's own base voice (issue 8) ----------------------------------------------------------
+
+BASE_VOICE_DIR = Path(__file__).resolve().parents[1] / "models" / "base_voice"
+GRIFFIN_LIM = "griffin-lim"  # a vocoder name load_speecht5 understands: no weights, works anywhere
+
+BASE_BANNER = """\
+{bar}
+ℹ SPEECH LAB BASE VOICE — a SMALL SpeechT5 ({params:.1f} M parameters) the project pretrained itself
+ℹ   {path}
+ℹ on {hours} h of SYNTHETIC voices ({voices}). It really speaks (it is not a
+ℹ random stand-in), and fine-tuning it really learns — but it is small, robotic, and uses
+ℹ Griffin-Lim instead of HiFi-GAN. The real microsoft/speecht5_tts: profile full.
+{bar}"""
+
+
+def is_base_voice(path: str | os.PathLike | None) -> bool:
+    """True if ``path`` is a Speech Lab base-voice folder (``pretrain.json`` + ``voices.npz`` beside the weights)."""
+    if path is None:
+        return False
+    p = Path(os.fspath(path)).expanduser()
+    return p.is_dir() and (p / "pretrain.json").exists() and (p / "voices.npz").exists()
+
+
+def base_voice(path: str | os.PathLike | None = None) -> Path:
+    """The shipped base voice folder (``models/base_voice``), checked; the fix is named when it is missing."""
+    p = Path(path) if path is not None else BASE_VOICE_DIR
+    if not (p / "model.safetensors").exists():
+        raise ModelUnavailableError(str(p), "the base voice weights are not there.", [
+            "they are part of the repository: `git checkout -- models/base_voice` (or clone again);",
+            "or rebuild them: see models/base_voice/README.md for the exact commands."])
+    return p
+
+
+def describe_base_voice(path: str | os.PathLike, model=None) -> None:
+    """Print the base-voice banner (what it is, what it is not)."""
+    p = Path(os.fspath(path))
+    info = json.loads((p / "corpus.json").read_text()) if (p / "corpus.json").exists() else {}
+    params = sum(x.numel() for x in model.parameters()) / 1e6 if model is not None else float("nan")
+    print(BASE_BANNER.format(bar="ℹ" * 72, params=params, path=p, hours=info.get("train_hours", "?"),
+                             voices=", ".join(info.get("voices", [])) or "?"), flush=True)
+
+
 # --- loaders ------------------------------------------------------------------------------
 
 def load_speecht5(tts: str | os.PathLike, vocoder: str | os.PathLike | None = None,
@@ -274,7 +316,8 @@ def load_speecht5(tts: str | os.PathLike, vocoder: str | os.PathLike | None = No
     Exactly what the course does — ``SpeechT5Processor`` / ``SpeechT5ForTextToSpeech`` /
     ``SpeechT5HifiGan.from_pretrained`` — on :func:`resolve`-d sources, so a stand-in, a
     local copy and the real hub model take the same path. ``vocoder=None`` returns
-    ``None`` as the vocoder (``generate_speech`` then returns a spectrogram).
+    ``None`` as the vocoder (``generate_speech`` then returns a spectrogram); ``vocoder="griffin-lim"``
+    returns :class:`helpers.basevoice.GriffinLimVocoder` (no weights: the base voice's vocoder offline).
     """
     from transformers import SpeechT5ForTextToSpeech, SpeechT5HifiGan, SpeechT5Processor
 
@@ -282,8 +325,15 @@ def load_speecht5(tts: str | os.PathLike, vocoder: str | os.PathLike | None = No
     processor = SpeechT5Processor.from_pretrained(tts_src)
     model = SpeechT5ForTextToSpeech.from_pretrained(tts_src).to(device)
     warn_if_standin(tts_src, "SpeechT5 TTS")
+    if is_base_voice(tts_src):
+        model.float()  # shipped in fp16 to stay small; trained and fine-tuned in fp32 / mixed precision
+        describe_base_voice(tts_src, model)
     voc = None
-    if vocoder is not None:
+    if vocoder is not None and str(vocoder) == GRIFFIN_LIM:
+        from .basevoice import GriffinLimVocoder
+
+        voc = GriffinLimVocoder()
+    elif vocoder is not None:
         voc_src = resolve(vocoder)
         voc = SpeechT5HifiGan.from_pretrained(voc_src).to(device)
         warn_if_standin(voc_src, "SpeechT5 HiFi-GAN vocoder")

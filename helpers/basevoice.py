@@ -455,6 +455,78 @@ class GriffinLimVocoder:
 
 
 # ----------------------------------------------------------------------------------------------------
+# 6. The sample learner's 10 minutes
+# ----------------------------------------------------------------------------------------------------
+
+TOPUP_SUBDIR = "learner_topup"
+
+
+def sample_learner_topup(work: str | Path, minutes: float = 10.0, have_minutes: float = 0.0, n_test: int = 12,
+                         seed: int = 2026, progress: bool = True) -> list[dict]:
+    """More takes by the *sample* learner, so that 03's quick profile trains on ``minutes`` of audio.
+
+    The bundled learner (``sample_data/raw``) is the Piper ``joe`` voice with 3 usable minutes; the series asks
+    a real learner for ~10. This reads further sentences (``helpers.sentences``, seed ``seed``: not the
+    prompts, so the held-out test takes stay unseen) in the same Piper voice, at 16 kHz mono, loudness-normalised
+    like notebook 01's output, until ``have_minutes`` + the new training takes reach ``minutes``; then ``n_test``
+    more sentences as held-out ``test`` takes (more sentences to evaluate on than the sample's four). Written once,
+    atomically, to ``<work>/learner_topup/`` (``manifest.jsonl`` + ``wavs/``); a re-run reads it back. Rows are in
+    the manifest format of :func:`helpers.prep.load_manifest`.
+    """
+    from . import audio as A
+    from .files import atomic_dir, write_wav
+    from .models import packaged
+    from .sentences import make_sentences
+
+    folder = Path(work) / TOPUP_SUBDIR
+    manifest = folder / "manifest.jsonl"
+    need_s = max(0.0, (minutes - have_minutes) * 60.0)
+    if manifest.exists():
+        rows = [json.loads(line) for line in manifest.read_text().splitlines() if line.strip()]
+        have = sum(r["duration_s"] for r in rows if r["split"] == "train")
+        if have >= need_s - 5.0 and sum(r["split"] == "test" for r in rows) >= n_test:
+            for r in rows:
+                r["audio_path"] = str(folder / r["file"])
+            return rows
+    if need_s <= 0 and n_test <= 0:
+        return []
+    import onnxruntime as ort
+    from piper import PiperVoice, SynthesisConfig
+    from tqdm.auto import tqdm
+
+    onnx = packaged("piper-joe")
+    voice = PiperVoice.load(str(onnx), str(onnx) + ".json")
+    syn_cfg = SynthesisConfig(normalize_audio=False, length_scale=1.1)  # as sample_data: careful reading pace
+    rows, total = [], 0.0
+    with atomic_dir(folder) as tmp:
+        (tmp / "wavs").mkdir()
+        bar = tqdm(total=round(need_s), desc="sample learner: extra takes (s of audio)", unit="s", disable=not progress)
+        n_held = 0
+        for k, text in enumerate(make_sentences(600, seed)):
+            split = "train" if total < need_s else "test"
+            if split == "test" and n_held >= n_test:
+                break
+            n_held += split == "test"
+            ort.set_seed(seed + k)
+            wav = np.concatenate([c.audio_float_array for c in voice.synthesize(text, syn_cfg)]).astype(np.float32)
+            wav = A.resample(wav, voice.config.sample_rate, SAMPLE_RATE)
+            wav, _ = A.normalize_loudness(wav, SAMPLE_RATE)
+            rid = f"topup_{k:03d}"
+            write_wav(tmp / "wavs" / f"{rid}.wav", wav, SAMPLE_RATE)
+            dur = len(wav) / SAMPLE_RATE
+            rows.append({"id": rid, "text": text, "file": f"wavs/{rid}.wav", "duration_s": round(dur, 3),
+                         "split": split, "source": "piper joe (sample learner top-up)"})
+            if split == "train":
+                total += dur
+                bar.update(dur)
+        bar.close()
+        (tmp / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    for r in rows:
+        r["audio_path"] = str(folder / r["file"])
+    return rows
+
+
+# ----------------------------------------------------------------------------------------------------
 # Command line
 # ----------------------------------------------------------------------------------------------------
 

@@ -414,6 +414,36 @@ def ensure_dataset(work: str | Path | None = None, progress: bool = True) -> Pat
     return dataset
 
 
+def is_sample_dataset(dataset_dir: str | Path) -> bool:
+    """True if the dataset was prepared from the bundled sample takes (``sample_data/raw``), not a learner's own.
+
+    Judged from ``report.csv``: every take's raw file name *and* its raw duration (to the millisecond) must be
+    those of a bundled sample file. Someone who recorded the same prompts has the same names, not the same lengths.
+    """
+    import csv
+
+    import soundfile as sf
+
+    from .config import SAMPLE_DATA
+
+    report = Path(dataset_dir) / "report.csv"
+    if not report.is_file():
+        return False
+    with report.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    for r in rows:
+        src = SAMPLE_DATA / "raw" / r.get("file", "")
+        if not r.get("file") or not src.is_file():
+            return False
+        try:
+            if abs(sf.info(str(src)).duration - float(r.get("raw_duration_s") or -1)) > 0.002:
+                return False
+        except (RuntimeError, ValueError):
+            if r.get("verdict") == "ok":  # the planted corrupt file cannot be read; a usable one must be
+                return False
+    return bool(rows)
+
+
 def load_manifest(dataset_dir: str | Path) -> list[dict[str, Any]]:
     """The usable takes of a prepared dataset, one dict per take, with an absolute ``audio_path`` added."""
     dataset_dir = Path(dataset_dir)

@@ -258,10 +258,13 @@ class TrainConfig:
     log_every: int = 5
     seed: int = 0
     init: str = "pretrained"  # or "random": re-initialise every weight (the collapse experiment)
+    keep: str = "best"        # weights in memory at the end: "best" (by validation loss) or "last" (what training did)
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
             raise ValueError(f"strategy {self.strategy!r} unknown: use one of {STRATEGIES}.")
+        if self.keep not in ("best", "last"):
+            raise ValueError(f"keep {self.keep!r} unknown: use 'best' or 'last'.")
         if self.init not in ("pretrained", "random"):
             raise ValueError(f"init {self.init!r} unknown: use 'pretrained' or 'random'.")
         if self.precision not in (None, "bf16", "fp16", "fp32"):
@@ -609,7 +612,7 @@ def train(model, processor, train_examples: Sequence[dict], val_examples: Sequen
     model.eval()
     if cfg.gradient_checkpointing:
         getattr(model, "activation_checkpointing_disable", model.gradient_checkpointing_disable)()
-    if best_state is not None:
+    if best_state is not None and cfg.keep == "best":
         inner.load_state_dict(best_state, strict=False)
     trainable, _ = count_trainable(inner)
     result = TrainResult(out_dir=out_dir, step=state["step"], best_step=state["best_step"],

@@ -70,7 +70,9 @@ def mel_cepstrum(audio: np.ndarray, sr: int = SAMPLE_RATE, n_mfcc: int = 25, n_m
         keep = energy_db > energy_db.max() - drop_silence_db
         if keep.sum() >= 2:
             log_mel = log_mel[keep]
-    return dct(log_mel, type=2, norm="ortho", axis=1)[:, 1:n_mfcc]
+    # cepstral scale, so MCD_CONST gives the usual dB: log *amplitude* (half the log power), and DCT-II scaled as a
+    # cepstrum (c_k = 2/N * sum, i.e. the orthonormal DCT times sqrt(2/N)); typical TTS scores then read 4-10 dB.
+    return dct(0.5 * log_mel, type=2, norm="ortho", axis=1)[:, 1:n_mfcc] * math.sqrt(2.0 / n_mels)
 
 
 def dtw_path(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -109,21 +111,29 @@ def mcd_dtw(reference: np.ndarray, synthesised: np.ndarray, sr: int = SAMPLE_RAT
 MIN_CLIP_S = 0.3
 
 
-def speaker_similarity(encoder, synthesised: Sequence[np.ndarray], real: Sequence[np.ndarray]) -> np.ndarray:
+def speaker_similarity(encoder, synthesised: Sequence[np.ndarray], real: Sequence[np.ndarray],
+                       others: np.ndarray | None = None):
     """Cosine similarity of each synthesised clip to the centroid of the real takes (one number per clip).
 
     A clip shorter than ``MIN_CLIP_S`` (a model whose stop token fired at once — collapsed models do this)
     carries no voice to judge: it scores 0, so an empty answer never looks like a good one.
+
+    ``others``: embeddings ``(k, dim)`` of other voices (e.g. the base voice's pretraining voices). Then a
+    second array is returned too: for each clip, whether it is closer to the real takes than to *every* one
+    of those voices ("whose voice is this?"; an empty clip is nobody's, so ``False``).
     """
     from .embeddings import speaker_embedding
 
     ref = speaker_embedding(encoder.embed(list(real), progress=False))
     sims = np.zeros(len(synthesised), dtype=np.float32)
+    closer = np.zeros(len(synthesised), dtype=bool)
     keep = [i for i, a in enumerate(synthesised) if len(a) >= MIN_CLIP_S * SAMPLE_RATE]
     if keep:
         syn = encoder.embed([synthesised[i] for i in keep], progress=False)  # rows already L2-normalised
         sims[keep] = syn @ ref
-    return sims
+        if others is not None and len(others):
+            closer[keep] = sims[keep] > (syn @ np.asarray(others, dtype=np.float32).T).max(axis=1)
+    return (sims, closer) if others is not None else sims
 
 
 def intelligibility(backend, synthesised: Sequence[np.ndarray], texts: Sequence[str]) -> dict[str, Any]:
@@ -186,14 +196,22 @@ def write_synth_manifest(synth_root: str | Path, items: Sequence[dict]) -> Path:
 
 
 def score_system(items: Sequence[dict], real: dict[str, np.ndarray], judge_encoder, asr_backend,
-                 real_for_similarity: Sequence[np.ndarray] | None = None) -> dict[str, Any]:
+                 real_for_similarity: Sequence[np.ndarray] | None = None,
+                 other_voices: np.ndarray | None = None) -> dict[str, Any]:
     """One row of the evaluation table for one system's :func:`synthesise_set` output.
 
     ``real``: id -> the learner's real take of the same sentence (for MCD); ``real_for_similarity``:
     the real held-out takes the similarity is measured against (default: the values of ``real``).
+    ``other_voices``: judge embeddings of voices the model already knew; adds ``closer_to_you``, the share
+    of clips closer to the learner than to every one of them.
     """
     audios = [it["audio"] for it in items]
-    sims = speaker_similarity(judge_encoder, audios, list(real_for_similarity or real.values()))
+    refs = list(real_for_similarity or real.values())
+    closer = None
+    if other_voices is not None:
+        sims, closer = speaker_similarity(judge_encoder, audios, refs, others=other_voices)
+    else:
+        sims = speaker_similarity(judge_encoder, audios, refs)
     intel = intelligibility(asr_backend, audios, [it["text"] for it in items])
     mcds = [mcd_dtw(real[it["id"]], it["audio"]) for it in items if it["id"] in real]
     audio_s = sum(it["seconds"] for it in items)
@@ -203,6 +221,7 @@ def score_system(items: Sequence[dict], real: dict[str, np.ndarray], judge_encod
             "rtf": float(sum(it["synth_s"] for it in items) / max(audio_s, 1e-9)),
             "stop_fired": f"{sum(it['stopped'] for it in items)}/{len(items)}",
             "empty_clips": sum(len(a) < MIN_CLIP_S * SAMPLE_RATE for a in audios),
+            **({"closer_to_you": float(np.mean(closer))} if closer is not None else {}),
             "hyps": intel["hyps"]}
 
 

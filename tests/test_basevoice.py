@@ -131,3 +131,77 @@ def test_griffin_lim_rebuilds_intelligible_audio(tmp_path):
     hyps = get_backend("whisper-tiny.en").transcribe([good, second])
     # measured: WER 0.0 on both (flite slt re-synthesised from its own log-mels, 32 iterations)
     assert metrics.wer(texts, hyps) <= 0.2, hyps
+
+
+@needs_engines
+def test_subset_keeps_held_out_sentences_and_renumbers_voices(corpus, tmp_path):
+    info = bv.subset_corpus(corpus, tmp_path / "sub", ["espeak_us_f3"])
+    names, emb = bv.load_voices(tmp_path / "sub")
+    full_names, full_emb = bv.load_voices(corpus)
+    assert names == ["espeak_us_f3"] and np.allclose(emb[0], full_emb[1])
+    sub_test = bv.load_corpus(tmp_path / "sub", ("test",))
+    want = [e for e in bv.load_corpus(corpus, ("test",)) if e["voice"] == "espeak_us_f3"]
+    assert [e["text"] for e in sub_test] == [e["text"] for e in want]
+    assert np.allclose(sub_test[0]["labels"], want[0]["labels"])  # same quantised mels
+    assert info["utterances"]["test"] == len(want)
+    with pytest.raises(ValueError, match="flite_awb"):
+        bv.subset_corpus(corpus, tmp_path / "bad", ["flite_awb"])
+
+
+@needs_engines
+def test_grown_corpus_excludes_every_held_out_sentence(corpus, tmp_path):
+    import grow_base_corpus as grow
+
+    grow.prepare(corpus, tmp_path / "spec", 6, voices=("flite_slt",))
+    grow.synth(tmp_path / "spec", tmp_path / "big", workers=2)
+    train, test = bv.load_corpus(tmp_path / "big", ("train",)), bv.load_corpus(tmp_path / "big", ("test",))
+    held = {e["text"] for e in bv.load_corpus(corpus, ("test",))}
+    assert len(train) == 6 and not {e["text"] for e in train} & held
+    assert {e["text"] for e in test} == {e["text"] for e in bv.load_corpus(corpus, ("test",)) if e["voice"] == "flite_slt"}
+    # flite is deterministic: the grown held-out mel equals the original corpus's (up to uint8 steps + dither)
+    orig = [e for e in bv.load_corpus(corpus, ("test",)) if e["voice"] == "flite_slt"][0]
+    assert test[0]["labels"].shape == orig["labels"].shape
+    assert np.abs(test[0]["labels"] - orig["labels"]).mean() < 0.1
+
+
+def test_shipped_base_voice_speaks_held_out_sentences():
+    """The committed checkpoint (models/base_voice) reads sentences it never trained on, intelligibly."""
+    from helpers import metrics, models
+    from helpers.asr import get_backend
+    from helpers.sentences import make_sentences
+    from helpers.tts import synthesise
+
+    folder = models.base_voice()
+    assert (folder / "model.safetensors").stat().st_size < 25e6
+    processor, model, vocoder = models.load_speecht5(folder, models.GRIFFIN_LIM)
+    assert model.dtype == torch.float32 and model.config.speaker_embedding_dim == 256
+    names, emb = bv.load_voices(folder)
+    assert "piper_joe" not in names and len(names) >= 4
+    texts = make_sentences(12 * 12, 8)[:4]  # flite_slt's held-out sentences: in no voice's training data
+    torch.manual_seed(0)
+    wavs = []
+    for t in texts:
+        audio, info = synthesise(model, processor, vocoder, t, emb[names.index("flite_slt")], max_seconds=10)
+        assert info[0]["stopped"] and 1.0 < len(audio) / 16_000 < 8.0
+        wavs.append(audio)
+    hyps = get_backend("whisper-tiny.en").transcribe(wavs)
+    # measured: WER 0.10 for flite_slt over its 12 held-out sentences (benchmarks/bench_basevoice.json)
+    assert metrics.wer(texts, hyps) <= 0.35, hyps
+
+
+def test_sample_learner_topup_is_piper_joe_at_16k_and_reruns_safely(tmp_path):
+    from helpers import audio as A
+
+    rows = bv.sample_learner_topup(tmp_path, minutes=0.25, have_minutes=0.0, n_test=1, progress=False)
+    train = [r for r in rows if r["split"] == "train"]
+    assert [r["split"] for r in rows].count("test") == 1
+    assert 15.0 <= sum(r["duration_s"] for r in train) < 15.0 + 12.0
+    import soundfile as sf
+
+    x, sr = sf.read(rows[0]["audio_path"], dtype="float32")
+    assert sr == 16_000 and x.ndim == 1
+    assert abs(A.loudness(x, sr) - A.TARGET_LUFS) < 0.5
+    stamp = Path(rows[0]["audio_path"]).stat().st_mtime_ns
+    again = bv.sample_learner_topup(tmp_path, minutes=0.25, have_minutes=0.0, n_test=1, progress=False)
+    assert [r["id"] for r in again] == [r["id"] for r in rows]
+    assert Path(again[0]["audio_path"]).stat().st_mtime_ns == stamp  # read back, not re-synthesised

@@ -206,3 +206,22 @@ def test_process_take_verdicts_on_synthetic_faults(tmp_path) -> None:
     (tmp_path / "empty.flac").write_bytes(b"")
     row, out = prep.process_take(tmp_path / "empty.flac", "Something.")
     assert (row["verdict"], row["reason"]) == ("excluded", "empty") and "Re-export" in row["error"]
+
+
+def test_sample_dataset_is_recognised_and_a_learners_own_is_not(built, tmp_path) -> None:
+    import csv
+    import shutil
+
+    _, out, _ = built
+    assert prep.is_sample_dataset(out)
+    own = tmp_path / "own"
+    shutil.copytree(out, own)
+    with (own / "report.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    rows[0]["raw_duration_s"] = str(float(rows[0]["raw_duration_s"]) + 0.05)  # same name, another recording
+    with (own / "report.csv").open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    assert not prep.is_sample_dataset(own)
+    assert not prep.is_sample_dataset(tmp_path / "nothing")

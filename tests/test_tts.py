@@ -245,3 +245,43 @@ def test_speaker_similarity_with_ge2e_scores_an_empty_clip_zero():
     assert sims[2] == 0.0                      # a 0.03 s clip (stop fired at once) has no voice to judge
     assert sims[0] > sims[1]                   # a take like the references beats white noise
     assert -1.0 <= sims.min() and sims.max() <= 1.0
+
+
+def test_mcd_is_on_the_usual_db_scale_and_ignores_loudness():
+    """Two voices reading the same sentence: a few dB apart (the usual MCD scale), not tens; gain changes nothing."""
+    import csv
+
+    from helpers.config import SAMPLE_DATA
+
+    rows = list(csv.DictReader((SAMPLE_DATA / "voices" / "voices.csv").open()))
+    sent = rows[0]["transcript"]
+    same = [r for r in rows if r["transcript"] == sent]
+    a, b = (tts.read_audio(SAMPLE_DATA / r["path"]) for r in same[:2])
+    assert tts_eval.mcd_dtw(a, 2.0 * a) < 1e-6  # c0 (loudness) is not part of MCD
+    between = tts_eval.mcd_dtw(a, b)
+    # measured: 8.4-11.0 dB between flite_slt and the 7 other sample voices, same sentence
+    assert 3.0 < between < 15.0, between
+
+
+def test_keep_last_returns_what_training_did_not_the_best(tmp_path, examples, spk, standin):
+    """The collapse experiment keeps the last weights: with a far-too-high rate the best checkpoint is step 0."""
+    proc = standin[0]
+    cfg = dict(strategy="full", learning_rate=3e-1, warmup_steps=1, max_steps=4, micro_batch_size=4, grad_accum=1,
+               eval_every=2, save_every=4, log_every=1, precision="fp32")
+    start = fresh_model()
+    start_val = tts.evaluate_loss(tts.make_train_module(start, "full"), examples[8:],
+                                  tts.TTSDataCollator(proc.tokenizer.pad_token_id, spk), 4, "cpu")
+    runs = {}
+    for keep in ("best", "last"):
+        model = fresh_model()
+        res = tts.train(model, proc, examples[:8], examples[8:], spk, tmp_path / keep, tts.TrainConfig(keep=keep, **cfg),
+                        progress=False)
+        runs[keep] = tts.evaluate_loss(tts.make_train_module(model, "full"), examples[8:],
+                                       tts.TTSDataCollator(proc.tokenizer.pad_token_id, spk), 4, "cpu")
+        last_val = res.losses("val")[1][-1]
+        if keep == "last":
+            assert runs[keep] == pytest.approx(last_val, rel=1e-4)  # in memory: the final weights
+        else:
+            assert runs[keep] == pytest.approx(res.best_val_loss, rel=1e-4)
+    with pytest.raises(ValueError, match="keep"):
+        tts.TrainConfig(keep="middle")

@@ -1,0 +1,110 @@
+"""English sentences the project writes itself: word lists + templates, no external text (nothing to license).
+
+Used by ``scripts/make_base_corpus.py`` (the base voice's pretraining corpus) and by
+:func:`helpers.basevoice.sample_learner_topup` (more takes for the sample learner). Deterministic in the seed.
+"""
+
+from __future__ import annotations
+
+import random
+
+NAMES = ("Anna Ben Clara David Elena Frank Grace Henry Iris Jack Kate Leo Maria Nathan Olivia Peter Rosa "
+         "Samuel Tara Victor Wendy Oscar Lucy Martin Nora Felix Hannah Isaac Julia Kevin Laura Miles Naomi "
+         "Owen Paula Quentin Ruth Simon Tessa Walter Yvonne Zoe Arthur Bella Colin Daisy Edgar Fiona").split()
+PLACES = ("the station|the market|the library|the harbour|the old bridge|the bakery|the museum|the river|"
+          "the village square|the garden|the hospital|the school|the office|the forest|the beach|the mountain|"
+          "the kitchen|the airport|the theatre|the farm|the castle|the park|the hotel|the lake|the city centre|"
+          "the post office|the workshop|the island|the valley|the gallery").split("|")
+NOUNS = ("book letter window table chair lamp garden river bottle apple orange candle ticket jacket bicycle "
+         "camera pencil blanket basket kettle mirror ladder bucket pillow engine wallet umbrella guitar violin "
+         "teacher doctor farmer driver painter sailor baker writer student neighbour cousin stranger captain "
+         "storm cloud sunset morning evening winter summer autumn spring journey story question answer "
+         "picture puzzle message promise secret surprise problem reason moment minute island valley forest "
+         "meadow village harbour tower bridge castle cottage kitchen corridor staircase balcony chimney "
+         "engineer musician pilot gardener dolphin rabbit sparrow tiger horse puppy kitten eagle turtle "
+         "sandwich biscuit pumpkin carrot potato tomato lemon cherry pepper sugar butter cheese coffee "
+         "computer keyboard telephone radio television machine rocket satellite planet comet ocean desert "
+         "festival concert meeting lesson holiday birthday wedding contest voyage adventure recipe").split()
+ADJ = ("quiet bright heavy gentle careful silver golden tiny enormous ancient modern curious cheerful "
+       "patient nervous clever brave lazy busy empty crowded narrow wide warm cold wet dry soft loud "
+       "strange familiar sudden steady fragile sturdy shiny dusty polished broken hidden famous ordinary "
+       "peaceful restless hungry sleepy thoughtful generous honest friendly distant nearby fresh crisp "
+       "smooth rough purple yellow green scarlet pale dark lovely remarkable wonderful terrible").split()
+VERBS_PAST = ("opened closed painted carried repaired cleaned found lost borrowed returned noticed "
+              "visited watched followed described ordered delivered collected measured counted remembered "
+              "forgot explained discovered polished wrapped packed moved lifted dropped sold bought "
+              "studied tested built designed answered ignored admired shared washed cooked baked").split()
+VERBS_BASE = ("open close paint carry repair clean find borrow return notice visit watch follow describe "
+              "order deliver collect measure count remember explain discover polish wrap pack move lift "
+              "sell buy study test build design answer share wash cook bake read write sing draw").split()
+ADVERBS = ("slowly quickly carefully quietly happily suddenly gently eagerly patiently loudly calmly "
+           "politely proudly nervously warmly softly briskly silently").split()
+TIMES = ("this morning|last night|on Monday|on Friday afternoon|after lunch|before dinner|at dawn|"
+         "in the evening|yesterday|the day before|every Sunday|late last summer|early in the spring|"
+         "at half past seven|around noon|at 6 o'clock|in 1998|on the 3rd of May|in twenty minutes|"
+         "after the storm").split("|")
+QUESTIONS = ("Did you see|Have you noticed|Why did nobody move|Who forgot|Where did they leave|"
+             "Could you bring|Would you like|When will we see|How did she find|Can anyone explain").split("|")
+CONNECT = ("and then|but|because|so|while|although|until|before|after").split("|")
+NUMBERS_T = ("{n} people waited for the {noun} at {place}.|It cost {m} dollars and {k} cents.|"
+             "The {adj} {noun} weighs about {n} kilograms.|Room {n} is on floor {k}.|"
+             "We counted {m} {nouns} along the road.|The train leaves at {h}:{mm} from platform {k}.").split("|")
+
+
+def _a(word: str) -> str:
+    return ("an " if word[0] in "aeiou" else "a ") + word
+
+
+def _plural(noun: str) -> str:
+    if noun.endswith(("s", "sh", "ch", "x")):
+        return noun + "es"
+    if noun.endswith("y") and noun[-2] not in "aeiou":
+        return noun[:-1] + "ies"
+    return noun + "s"
+
+
+def make_sentence(rng: random.Random) -> str:
+    """One sentence from the templates (varied length: one clause, two clauses, a question, numbers)."""
+    def clause() -> str:
+        k = rng.randrange(6)
+        if k == 0:
+            return f"{rng.choice(NAMES)} {rng.choice(VERBS_PAST)} {_a(rng.choice(ADJ))} {rng.choice(NOUNS)} {rng.choice(TIMES)}"
+        if k == 1:
+            return f"the {rng.choice(ADJ)} {rng.choice(NOUNS)} near {rng.choice(PLACES)} was {rng.choice(ADJ)}"
+        if k == 2:
+            return f"{rng.choice(NAMES)} {rng.choice(ADVERBS)} {rng.choice(VERBS_PAST)} the {rng.choice(NOUNS)} at {rng.choice(PLACES)}"
+        if k == 3:
+            return f"we will {rng.choice(VERBS_BASE)} the {rng.choice(ADJ)} {_plural(rng.choice(NOUNS))} {rng.choice(TIMES)}"
+        if k == 4:
+            return f"my {rng.choice(NOUNS)} said the {rng.choice(NOUNS)} looked {rng.choice(ADJ)} and {rng.choice(ADJ)}"
+        return f"{rng.choice(NAMES)} and {rng.choice(NAMES)} walked {rng.choice(ADVERBS)} to {rng.choice(PLACES)}"
+
+    kind = rng.random()
+    if kind < 0.12:
+        s = f"{rng.choice(QUESTIONS)} the {rng.choice(ADJ)} {rng.choice(NOUNS)} at {rng.choice(PLACES)}?"
+    elif kind < 0.22:
+        s = rng.choice(NUMBERS_T).format(
+            n=rng.randint(2, 99), m=rng.randint(10, 900), k=rng.randint(1, 12), h=rng.randint(1, 12),
+            mm=f"{rng.choice([0, 15, 20, 30, 45]):02d}", noun=rng.choice(NOUNS), nouns=_plural(rng.choice(NOUNS)),
+            adj=rng.choice(ADJ), place=rng.choice(PLACES))
+    elif kind < 0.55:
+        s = clause() + "."
+    elif kind < 0.9:
+        s = f"{clause()}, {rng.choice(CONNECT)} {clause()}."
+    else:
+        second = clause()
+        s = f"{clause()}. {second[0].upper() + second[1:]}!"
+    return s[0].upper() + s[1:]
+
+
+def make_sentences(n: int, seed: int) -> list[str]:
+    """``n`` distinct sentences (deterministic in ``seed``)."""
+    rng = random.Random(seed)
+    seen: set[str] = set()
+    out: list[str] = []
+    while len(out) < n:
+        s = make_sentence(rng)
+        if s not in seen:
+            seen.add(s)
+            out.append(s)
+    return out

@@ -124,6 +124,21 @@ def load_corpus(folder: str | Path, splits: Sequence[str] = ("train",), max_item
     return out
 
 
+def pack_shard(path: Path, mel_q: Sequence[np.ndarray], mel_offset: float, mel_scale: float,
+               ids: Sequence[Sequence[int]], voice: Sequence[int], split: Sequence[str], text: Sequence[str],
+               uid: Sequence[str]) -> int:
+    """Write one corpus shard (the format :func:`load_corpus` reads): per-utterance uint8 mels and token ids,
+    concatenated with offsets, plus voice index, split, text and id. Returns the file size in bytes."""
+    np.savez_compressed(
+        path, mel_q=np.concatenate(mel_q).astype(np.uint8), mel_offset=np.float32(mel_offset),
+        mel_scale=np.float32(mel_scale),
+        frame_offsets=np.concatenate([[0], np.cumsum([len(m) for m in mel_q])]).astype(np.int64),
+        ids=np.concatenate([np.asarray(t, dtype=np.uint8) for t in ids]),
+        id_offsets=np.concatenate([[0], np.cumsum([len(t) for t in ids])]).astype(np.int64),
+        voice=np.asarray(voice, dtype=np.int16), split=np.asarray(split), text=np.asarray(text), uid=np.asarray(uid))
+    return Path(path).stat().st_size
+
+
 def subset_corpus(src: str | Path, dst: str | Path, voices: Sequence[str]) -> dict:
     """Write ``dst``: the corpus ``src`` with only ``voices`` (same utterances, same held-out sentences,
     same quantised mels; voice indices renumbered). Used to pretrain on the voices that Whisper can read
@@ -148,12 +163,8 @@ def subset_corpus(src: str | Path, dst: str | Path, voices: Sequence[str]) -> di
             fo, io, mel_q, all_ids = z["frame_offsets"], z["id_offsets"], z["mel_q"], z["ids"]
             mel = [mel_q[fo[i]:fo[i + 1]] for i in sel]
             ids = [all_ids[io[i]:io[i + 1]] for i in sel]
-            np.savez_compressed(
-                tmp / shard.name, mel_q=np.concatenate(mel), mel_offset=z["mel_offset"], mel_scale=z["mel_scale"],
-                frame_offsets=np.concatenate([[0], np.cumsum([len(m) for m in mel])]).astype(np.int64),
-                ids=np.concatenate(ids), id_offsets=np.concatenate([[0], np.cumsum([len(t) for t in ids])]).astype(np.int64),
-                voice=np.array([remap[int(z["voice"][i])] for i in sel], dtype=np.int16),
-                split=z["split"][sel], text=z["text"][sel], uid=z["uid"][sel])
+            pack_shard(tmp / shard.name, mel, float(z["mel_offset"]), float(z["mel_scale"]), ids,
+                       [remap[int(z["voice"][i])] for i in sel], z["split"][sel], z["text"][sel], z["uid"][sel])
             for i in sel:
                 counts[str(z["split"][i])] = counts.get(str(z["split"][i]), 0) + 1
         np.savez(tmp / "voices.npz", names=np.array(list(voices)), ge2e=emb[old].astype(np.float32))
@@ -252,10 +263,9 @@ def pretrain(corpus: str | Path, out_dir: str | Path, minutes: float = 8.5, max_
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_at(s) / lr)
     if have_full:
-        overrides_kept = state["config_overrides"]
         state = load_checkpoint(last, module, optimizer, scheduler)
         state.setdefault("lr_offset", 0)
-        state["config_overrides"] = overrides_kept
+        state.setdefault("config_overrides", {})  # checkpoints written before overrides existed
         print(f"Resuming from {last} at step {state['step']}.")
     collate = TTSDataCollator(pad_token_id=1, speaker_embedding=None, reduction_factor=model.config.reduction_factor)
     lengths = [len(e["labels"]) for e in train_ex]
@@ -495,6 +505,7 @@ def sample_learner_topup(work: str | Path, minutes: float = 10.0, have_minutes: 
     from tqdm.auto import tqdm
 
     onnx = packaged("piper-joe")
+    ort.set_seed(seed)  # onnxruntime seeds the voice's noise ops when the session is created: once, here
     voice = PiperVoice.load(str(onnx), str(onnx) + ".json")
     syn_cfg = SynthesisConfig(normalize_audio=False, length_scale=1.1)  # as sample_data: careful reading pace
     rows, total = [], 0.0
@@ -507,7 +518,6 @@ def sample_learner_topup(work: str | Path, minutes: float = 10.0, have_minutes: 
             if split == "test" and n_held >= n_test:
                 break
             n_held += split == "test"
-            ort.set_seed(seed + k)
             wav = np.concatenate([c.audio_float_array for c in voice.synthesize(text, syn_cfg)]).astype(np.float32)
             wav = A.resample(wav, voice.config.sample_rate, SAMPLE_RATE)
             wav, _ = A.normalize_loudness(wav, SAMPLE_RATE)

@@ -111,29 +111,32 @@ def mcd_dtw(reference: np.ndarray, synthesised: np.ndarray, sr: int = SAMPLE_RAT
 MIN_CLIP_S = 0.3
 
 
-def speaker_similarity(encoder, synthesised: Sequence[np.ndarray], real: Sequence[np.ndarray],
-                       others: np.ndarray | None = None):
+def speaker_similarity(encoder, synthesised: Sequence[np.ndarray], real: Sequence[np.ndarray]) -> np.ndarray:
     """Cosine similarity of each synthesised clip to the centroid of the real takes (one number per clip).
 
     A clip shorter than ``MIN_CLIP_S`` (a model whose stop token fired at once — collapsed models do this)
     carries no voice to judge: it scores 0, so an empty answer never looks like a good one.
-
-    ``others``: embeddings ``(k, dim)`` of other voices (e.g. the base voice's pretraining voices). Then a
-    second array is returned too: for each clip, whether it is closer to the real takes than to *every* one
-    of those voices ("whose voice is this?"; an empty clip is nobody's, so ``False``).
     """
+    return _similarity_and_closer(encoder, synthesised, real, None)[0]
+
+
+def _similarity_and_closer(encoder, synthesised: Sequence[np.ndarray], real: Sequence[np.ndarray],
+                           others: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`speaker_similarity`, and with ``others`` (embeddings ``(k, dim)`` of other voices, e.g. the base
+    voice's pretraining voices) also, per clip, whether it is closer to the real takes than to *every* one of
+    them ("whose voice is this?"; an empty clip is nobody's: ``False``). Embeds each clip once for both."""
     from .embeddings import speaker_embedding
 
     ref = speaker_embedding(encoder.embed(list(real), progress=False))
     sims = np.zeros(len(synthesised), dtype=np.float32)
-    closer = np.zeros(len(synthesised), dtype=bool)
+    closer = None if others is None else np.zeros(len(synthesised), dtype=bool)
     keep = [i for i, a in enumerate(synthesised) if len(a) >= MIN_CLIP_S * SAMPLE_RATE]
     if keep:
         syn = encoder.embed([synthesised[i] for i in keep], progress=False)  # rows already L2-normalised
         sims[keep] = syn @ ref
-        if others is not None and len(others):
+        if closer is not None and len(others):
             closer[keep] = sims[keep] > (syn @ np.asarray(others, dtype=np.float32).T).max(axis=1)
-    return (sims, closer) if others is not None else sims
+    return sims, closer
 
 
 def intelligibility(backend, synthesised: Sequence[np.ndarray], texts: Sequence[str]) -> dict[str, Any]:
@@ -206,12 +209,8 @@ def score_system(items: Sequence[dict], real: dict[str, np.ndarray], judge_encod
     of clips closer to the learner than to every one of them.
     """
     audios = [it["audio"] for it in items]
-    refs = list(real_for_similarity or real.values())
-    closer = None
-    if other_voices is not None:
-        sims, closer = speaker_similarity(judge_encoder, audios, refs, others=other_voices)
-    else:
-        sims = speaker_similarity(judge_encoder, audios, refs)
+    sims, closer = _similarity_and_closer(judge_encoder, audios, list(real_for_similarity or real.values()),
+                                          other_voices)
     intel = intelligibility(asr_backend, audios, [it["text"] for it in items])
     mcds = [mcd_dtw(real[it["id"]], it["audio"]) for it in items if it["id"] in real]
     audio_s = sum(it["seconds"] for it in items)

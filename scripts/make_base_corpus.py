@@ -127,21 +127,14 @@ def quantise(mels: np.ndarray) -> tuple[np.ndarray, float, float]:
 
 
 def write_shard(path: Path, items: list[dict]) -> int:
-    mels = np.concatenate([it["mel"] for it in items]).astype(np.float32)
-    q, lo, scale = quantise(mels)
-    frames = np.array([len(it["mel"]) for it in items], dtype=np.int32)
-    toks = np.array([len(it["ids"]) for it in items], dtype=np.int32)
-    np.savez_compressed(
-        path, mel_q=q, mel_offset=np.float32(lo), mel_scale=np.float32(scale),
-        frame_offsets=np.concatenate([[0], np.cumsum(frames)]).astype(np.int64),
-        ids=np.concatenate([np.asarray(it["ids"], dtype=np.uint8) for it in items]),
-        id_offsets=np.concatenate([[0], np.cumsum(toks)]).astype(np.int64),
-        voice=np.array([it["voice_idx"] for it in items], dtype=np.int16),
-        split=np.array([it["split"] for it in items]),
-        text=np.array([it["text"] for it in items]),
-        uid=np.array([it["uid"] for it in items]),
-    )
-    return path.stat().st_size
+    """Quantise the items' mels with one offset/scale and write them as a shard (``helpers.basevoice.pack_shard``)."""
+    from helpers.basevoice import pack_shard
+
+    q, lo, scale = quantise(np.concatenate([it["mel"] for it in items]).astype(np.float32))
+    bounds = np.cumsum([0] + [len(it["mel"]) for it in items])
+    return pack_shard(path, [q[a:b] for a, b in zip(bounds[:-1], bounds[1:])], lo, scale, [it["ids"] for it in items],
+                      [it["voice_idx"] for it in items], [it["split"] for it in items],
+                      [it["text"] for it in items], [it["uid"] for it in items])
 
 
 def main(argv: list[str] | None = None) -> int:

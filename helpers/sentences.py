@@ -1,12 +1,20 @@
-"""English sentences the project writes itself: word lists + templates, no external text (nothing to license).
+"""English sentences the project writes itself: word lists + templates, deterministic in the seed.
 
-Used by ``scripts/make_base_corpus.py`` (the base voice's pretraining corpus) and by
-:func:`helpers.basevoice.sample_learner_topup` (more takes for the sample learner). Deterministic in the seed.
+* :func:`make_sentences` — the project's own ~500 hand-picked words in templates (no external text).
+  Used by ``scripts/make_base_corpus.py`` (the base voice's first corpus) and by
+  :func:`helpers.basevoice.sample_learner_topup` (more takes for the sample learner).
+* :func:`make_wide_sentences` — the same kinds of templates with ~11,000 WordNet 3.0 words in the noun,
+  verb, adjective and adverb slots (``helpers/wordlists.json``, made by ``scripts/make_wordlists.py``;
+  WordNet's licence allows redistribution with its notice, which the JSON carries). Used by
+  ``scripts/grow_base_corpus.py`` so the base voice learns English spelling, not a word list.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import random
+from pathlib import Path
 
 NAMES = ("Anna Ben Clara David Elena Frank Grace Henry Iris Jack Kate Leo Maria Nathan Olivia Peter Rosa "
          "Samuel Tara Victor Wendy Oscar Lucy Martin Nora Felix Hannah Isaac Julia Kevin Laura Miles Naomi "
@@ -104,6 +112,62 @@ def make_sentences(n: int, seed: int) -> list[str]:
     out: list[str] = []
     while len(out) < n:
         s = make_sentence(rng)
+        if s not in seen:
+            seen.add(s)
+            out.append(s)
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def wordlists() -> dict[str, list[str]]:
+    """WordNet's words by part of speech (``noun``, ``verb``, ``adj``, ``adv``), most frequent first."""
+    data = json.loads((Path(__file__).with_name("wordlists.json")).read_text())
+    return {pos: data[pos] for pos in ("noun", "verb", "adj", "adv")}
+
+
+def make_wide_sentence(rng: random.Random) -> str:
+    """One sentence whose content words come from WordNet's lists (a quarter from :func:`make_sentence`)."""
+    w = wordlists()
+
+    def pick(pos: str) -> str:  # frequent words more often: index ~ len * u**1.5
+        words = w[pos]
+        while True:
+            word = words[int(len(words) * rng.random() ** 1.5)]
+            if len(word) >= 3:
+                return word
+
+    n, v, a, d = (lambda: pick("noun")), (lambda: pick("verb")), (lambda: pick("adj")), (lambda: pick("adv"))
+    k = rng.randrange(12)
+    if k < 3:
+        return make_sentence(rng)
+    if k == 3:
+        s = f"{rng.choice(NAMES)} wanted to {v()} the {a()} {n()} {rng.choice(TIMES)}."
+    elif k == 4:
+        s = f"The {n()} of the {a()} {n()} was {d()} {a()}."
+    elif k == 5:
+        s = f"Please {v()} {_a(n())} and {_a(a())} {n()} {rng.choice(['before', 'after', 'near', 'behind'])} {rng.choice(PLACES)}."
+    elif k == 6:
+        s = f"{rng.choice(QUESTIONS)} the {n()} {rng.choice(['or', 'and'])} the {a()} {n()}?"
+    elif k == 7:
+        s = f"We can {d()} {v()} the {n()}, {rng.choice(CONNECT)} {rng.choice(NAMES)} will {v()} the {a()} {n()}."
+    elif k == 8:
+        s = f"{_a(a()).capitalize()} {n()}, {_a(a())} {n()} and {_a(n())}: {rng.randint(2, 999)} in all."
+    elif k == 9:
+        s = f"Nobody knew how to {v()} {_a(n())} so {a()}, {rng.choice(['said', 'wrote', 'thought'])} {rng.choice(NAMES)}."
+    elif k == 10:
+        s = f"{rng.choice(NAMES)} found the {n()} {d()} {a()} and {v()}s it {rng.choice(TIMES)}."
+    else:
+        s = f"Words to read: {n()}, {v()}, {a()}, {d()} and {n()}."
+    return s[0].upper() + s[1:]
+
+
+def make_wide_sentences(n: int, seed: int) -> list[str]:
+    """``n`` distinct sentences from :func:`make_wide_sentence` (deterministic in ``seed``)."""
+    rng = random.Random(seed)
+    seen: set[str] = set()
+    out: list[str] = []
+    while len(out) < n:
+        s = make_wide_sentence(rng)
         if s not in seen:
             seen.add(s)
             out.append(s)

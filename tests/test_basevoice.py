@@ -52,6 +52,24 @@ def test_sentences_are_generated_distinct_and_readable():
     assert mbc.make_sentences(5, seed=1) == s[:5]  # deterministic
 
 
+def test_wide_sentences_use_thousands_of_wordnet_words_deterministically():
+    """The grown corpus's text: WordNet's words in the templates, so the base voice learns spelling, not a list."""
+    import json
+
+    from helpers import sentences
+
+    s = sentences.make_wide_sentences(1000, seed=3)
+    assert len(set(s)) == 1000 and sentences.make_wide_sentences(7, seed=3) == s[:7]
+    assert all((x[0].isupper() or x[0].isdigit()) and x[-1] in ".?!" for x in s)
+    words = {w.strip(".,?!:").lower() for x in s for w in x.split()}
+    old = {w.lower() for w in sentences.NOUNS + sentences.ADJ + sentences.VERBS_BASE + sentences.ADVERBS}
+    lists = sentences.wordlists()
+    assert len(words & set(lists["noun"] + lists["verb"] + lists["adj"] + lists["adv"]) - old) > 2000
+    assert min(len(v) for v in lists.values()) >= 500
+    data = json.loads((Path(sentences.__file__).with_name("wordlists.json")).read_text())
+    assert "Princeton University" in data["licence"]  # WordNet's notice travels with its words
+
+
 def test_quantise_round_trip_within_half_a_step():
     x = np.random.default_rng(0).normal(-4, 2, size=(500, 80)).astype(np.float32)
     q, lo, scale = mbc.quantise(x)
@@ -162,6 +180,25 @@ def test_grown_corpus_excludes_every_held_out_sentence(corpus, tmp_path):
     orig = [e for e in bv.load_corpus(corpus, ("test",)) if e["voice"] == "flite_slt"][0]
     assert test[0]["labels"].shape == orig["labels"].shape
     assert np.abs(test[0]["labels"] - orig["labels"]).mean() < 0.1
+
+
+@needs_engines
+def test_wide_prepare_writes_wordnet_sentences_and_excludes_held_out(corpus, tmp_path):
+    import json
+
+    import grow_base_corpus as grow
+
+    grow.prepare(corpus, tmp_path / "wide", 40, voices=("flite_slt",), wide=True)
+    spec = json.loads((tmp_path / "wide" / "spec.json").read_text())
+    held = {e["text"] for e in bv.load_corpus(corpus, ("test",))}
+    assert spec["wide"] is True and len(spec["train"]) == 40 and not set(spec["train"]) & held
+    grow.prepare(corpus, tmp_path / "narrow", 40, voices=("flite_slt",))
+    from helpers import sentences as S
+
+    vocab = lambda texts: {w.strip(".,?!:").lower() for t in texts for w in t.split()}
+    known = vocab(S.make_sentences(3000, 0)) | {w.lower() for w in S.NOUNS + S.ADJ + S.VERBS_BASE + S.ADVERBS}
+    narrow = json.loads((tmp_path / "narrow" / "spec.json").read_text())["train"]
+    assert len(vocab(spec["train"]) - known) > 4 * max(10, len(vocab(narrow) - known))
 
 
 def test_shipped_base_voice_speaks_held_out_sentences():

@@ -344,6 +344,51 @@ def reinit_weights(model, seed: int = 0) -> None:
             m.reset_parameters()
 
 
+def weights_fingerprint(model) -> str:
+    """A short hash of a model's weights (a strided sample of every tensor): "is this the same starting model?"."""
+    import hashlib
+
+    import torch
+
+    h = hashlib.blake2b(digest_size=8)
+    with torch.no_grad():
+        for name, t in sorted(model.state_dict().items()):
+            if t.is_floating_point():
+                flat = t.detach().reshape(-1)
+                h.update(name.encode())
+                h.update(flat[:: max(1, flat.numel() // 512)].float().cpu().numpy().tobytes())
+    return h.hexdigest()
+
+
+def interpolate_weights(base_model, tuned_model, alpha: float):
+    """A new model whose weights are ``(1 - alpha) * base + alpha * tuned`` (WiSE-FT, Wortsman et al., 2022).
+
+    Fine-tuning on minutes of one voice pulls every weight toward those few sentences, and the model forgets how
+    to read words they never contained. Averaging with the weights it started from keeps most of what fine-tuning
+    learned (the voice) and most of what pretraining knew (reading). ``alpha=0`` is the base model, ``1`` the
+    fine-tuned one. Both models must share one architecture (``tuned_model`` started from ``base_model``).
+    Neither input changes.
+    """
+    import copy
+
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha must be between 0 (base) and 1 (fine-tuned), got {alpha}.")
+    base_sd, tuned_sd = base_model.state_dict(), tuned_model.state_dict()
+    if base_sd.keys() != tuned_sd.keys():
+        missing = sorted(set(base_sd) ^ set(tuned_sd))[:3]
+        raise ValueError(f"the two models differ in their weights ({missing} …): interpolate a model with the "
+                         "base it was fine-tuned from.")
+    mixed = {}
+    for k, b in base_sd.items():
+        t = tuned_sd[k]
+        if b.shape != t.shape:
+            raise ValueError(f"weight {k} has shape {tuple(b.shape)} in the base and {tuple(t.shape)} fine-tuned.")
+        mixed[k] = (b.float().to(t.device) * (1 - alpha) + t.float() * alpha).to(t.dtype) if t.is_floating_point() else t
+    out = copy.deepcopy(tuned_model)
+    out.load_state_dict(mixed)
+    return out
+
+
 def warmup_linear(warmup_steps: int, max_steps: int) -> Callable[[int], float]:
     """Learning-rate multiplier: linear warm-up to 1, then linear decay to 0 at ``max_steps``."""
     def f(step: int) -> float:
@@ -501,6 +546,7 @@ def train(model, processor, train_examples: Sequence[dict], val_examples: Sequen
     model.config.use_cache = False          # no KV cache while training (and required by checkpointing)
     if cfg.gradient_checkpointing:  # transformers >= 5.2x calls it "activation checkpointing"
         getattr(model, "activation_checkpointing_enable", model.gradient_checkpointing_enable)()
+    start_fingerprint = weights_fingerprint(model)  # which model this run started from (checked on resume)
     module = make_train_module(model, cfg.strategy, speaker_embedding)
     module.train()
     params = [p for p in module.parameters() if p.requires_grad]
@@ -512,7 +558,7 @@ def train(model, processor, train_examples: Sequence[dict], val_examples: Sequen
     collate = TTSDataCollator(processor.tokenizer.pad_token_id if processor is not None else 1,
                               speaker_embedding, model.config.reduction_factor)
     state = {"step": 0, "micro_batches_seen": 0, "best_val_loss": None, "best_step": None,
-             "history": [], "seconds": 0.0, "config": asdict(cfg)}
+             "history": [], "seconds": 0.0, "config": asdict(cfg), "start_fingerprint": start_fingerprint}
     resumed_from = None
     last_dir, best_dir = out_dir / "last", out_dir / "best"
     if resume and (last_dir / "trainer_state.json").exists():
@@ -520,6 +566,10 @@ def train(model, processor, train_examples: Sequence[dict], val_examples: Sequen
         if saved["config"].get("strategy") != cfg.strategy or saved["config"].get("init") != cfg.init:
             raise ValueError(f"{last_dir} holds a '{saved['config'].get('strategy')}' run; this one is "
                              f"'{cfg.strategy}'. Use another out_dir, or delete that folder to start over.")
+        if saved.get("start_fingerprint", start_fingerprint) != start_fingerprint:
+            raise ValueError(f"{last_dir} was trained from different starting weights than this model (another base "
+                             "model, or a changed one): its checkpoint does not belong to this run. Delete "
+                             f"{out_dir} to start over, or pass another out_dir.")
         changed = {k: (v, asdict(cfg)[k]) for k, v in saved["config"].items()
                    if k in asdict(cfg) and k not in ("max_steps", "eval_every", "save_every", "log_every")
                    and v != asdict(cfg)[k]}
@@ -528,6 +578,7 @@ def train(model, processor, train_examples: Sequence[dict], val_examples: Sequen
                   "Delete the folder to start over with the new settings.")
         state = load_checkpoint(last_dir, inner, optimizer, scheduler)
         state["config"] = asdict(cfg)
+        state.setdefault("start_fingerprint", start_fingerprint)
         resumed_from = state["step"]
         if main:
             print(f"Resuming from {last_dir} at step {resumed_from}/{cfg.max_steps}.")

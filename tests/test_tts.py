@@ -285,3 +285,41 @@ def test_keep_last_returns_what_training_did_not_the_best(tmp_path, examples, sp
             assert runs[keep] == pytest.approx(res.best_val_loss, rel=1e-4)
     with pytest.raises(ValueError, match="keep"):
         tts.TrainConfig(keep="middle")
+
+
+def test_interpolate_weights_mixes_linearly_and_leaves_both_models_alone(standin):
+    """WiSE-FT: alpha 0 is the base, 1 the fine-tuned model, 0.5 the midpoint of every float weight."""
+    base = fresh_model()
+    tuned = fresh_model()
+    with torch.no_grad():
+        for p in tuned.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    before = {k: v.clone() for k, v in tuned.state_dict().items()}
+    b_sd, t_sd = base.state_dict(), tuned.state_dict()
+    for alpha in (0.0, 0.5, 1.0):
+        mixed = tts.interpolate_weights(base, tuned, alpha).state_dict()
+        for k in ("speecht5.encoder.wrapped_encoder.layers.0.attention.k_proj.weight", "speech_decoder_postnet.feat_out.weight"):
+            expect = (1 - alpha) * b_sd[k] + alpha * t_sd[k]
+            assert torch.allclose(mixed[k], expect, atol=1e-6), (k, alpha)
+    mid = tts.interpolate_weights(base, tuned, 0.5).state_dict()
+    k = "speech_decoder_postnet.feat_out.weight"
+    assert 0 < (mid[k] - b_sd[k]).abs().mean() < (t_sd[k] - b_sd[k]).abs().mean()
+    assert all(torch.equal(v, tuned.state_dict()[k2]) for k2, v in before.items())  # the fine-tuned model is untouched
+    with pytest.raises(ValueError, match="alpha"):
+        tts.interpolate_weights(base, tuned, 1.5)
+
+
+def test_resume_refuses_a_checkpoint_made_from_other_starting_weights(tmp_path, examples, spk, standin):
+    """Change the base model, re-run the notebook: the old checkpoint must not be silently continued."""
+    proc = standin[0]
+    cfg = tts.TrainConfig(strategy="full", learning_rate=1e-3, warmup_steps=1, max_steps=2, micro_batch_size=4,
+                          grad_accum=1, eval_every=2, save_every=2, log_every=1, precision="fp32")
+    tts.train(fresh_model(), proc, examples[:8], examples[8:], spk, tmp_path / "run", cfg, progress=False)
+    again = tts.train(fresh_model(), proc, examples[:8], examples[8:], spk, tmp_path / "run", cfg, progress=False)
+    assert again.resumed_from == 2  # same starting weights: resumes
+    other = fresh_model()
+    with torch.no_grad():
+        next(other.parameters()).add_(0.01)
+    assert tts.weights_fingerprint(other) != tts.weights_fingerprint(fresh_model())
+    with pytest.raises(ValueError, match="different starting weights"):
+        tts.train(other, proc, examples[:8], examples[8:], spk, tmp_path / "run", cfg, progress=False)

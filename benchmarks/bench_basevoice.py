@@ -58,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--corpus", type=Path, default=ROOT / ".corpus")
     ap.add_argument("--per-voice", type=int, default=3)
     ap.add_argument("--joe", type=int, default=12, help="held-out sentences read zero-shot in the joe voice")
+    ap.add_argument("--prompts", type=int, default=20,
+                    help="sample_data/prompts.csv sentences read zero-shot in the joe voice (new words, numbers)")
     ap.add_argument("--n-iter", type=int, default=32, help="Griffin-Lim iterations")
     args = ap.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -127,6 +129,22 @@ def main(argv: list[str] | None = None) -> int:
     share = float(np.mean(sim_joe > sim_others.max(axis=1)))
     hyp_joe = asr.transcribe(joe_wavs)
 
+    # the series' own prompts (names, numbers, words no template uses), zero-shot in the joe voice
+    import csv
+
+    from helpers.text import normalize_for_tts, tokenizer_vocab
+    vocab = tokenizer_vocab(processor)
+    with open(ROOT / "sample_data" / "prompts.csv", newline="") as f:
+        prompts = [normalize_for_tts(r["transcript"], vocab)[0] for r in csv.DictReader(f) if r["transcript"].strip()]
+    prompts = prompts[: args.prompts]
+    prompt_wavs = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for text in prompts:
+            mel, _ = generate_mel(model, processor(text=text)["input_ids"], joe, warn=False)
+            prompt_wavs.append(bv.mel_to_audio(mel, n_iter=args.n_iter))
+    hyp_prompts = asr.transcribe(prompt_wavs)
+
     result = {
         "model": str(args.model.relative_to(ROOT) if args.model.is_relative_to(ROOT) else args.model),
         "pretrain_steps": json.loads((args.model / "pretrain.json").read_text()).get("step")
@@ -143,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
                           "mean_cos_to_joe": round(float(sim_joe.mean()), 3),
                           "mean_cos_to_nearest_pretraining_voice": round(float(sim_others.max(axis=1).mean()), 3),
                           "wer": round(metrics.wer([e["text"] for e in joe_sent], hyp_joe), 3)},
+        "zero_shot_joe_prompts": {"sentences": len(prompts), "source": "sample_data/prompts.csv",
+                                  "wer": round(metrics.wer(prompts, hyp_prompts), 3) if prompts else None},
         "examples": [{"voice": e["voice"], "ref": r, "free": h} for e, r, h in list(zip(pick, refs, hyp_free))[:6]],
         "griffin_lim_iters": args.n_iter, "seconds": round(time.perf_counter() - t0, 1),
         "seconds_synthesis": round(t_synth, 1),
@@ -154,7 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     from helpers.results import record  # the issue's figures, gathered into results.json by `make run`
 
     record("base_voice", {k: result[k] for k in ("pretrain_steps", "wer_vocoder_ceiling_real_mels",
-                                                  "wer_teacher_forced", "wer_free_running", "zero_shot_joe")})
+                                                  "wer_teacher_forced", "wer_free_running", "zero_shot_joe",
+                                                  "zero_shot_joe_prompts")})
     print(json.dumps({k: v for k, v in result.items() if k not in ("examples", "per_voice")}, indent=1))
     print(f"per voice: {json.dumps(per_voice)}")
     print(f"Wrote {OUT_JSON}")

@@ -105,17 +105,18 @@ def make_sentence(rng: random.Random) -> str:
     return s[0].upper() + s[1:]
 
 
+def _distinct(make, n: int, seed: int) -> list[str]:
+    """``n`` distinct sentences from ``make(rng)``, in order (deterministic in ``seed``)."""
+    rng = random.Random(seed)
+    out = dict.fromkeys(())  # an ordered set
+    while len(out) < n:
+        out.setdefault(make(rng))
+    return list(out)
+
+
 def make_sentences(n: int, seed: int) -> list[str]:
     """``n`` distinct sentences (deterministic in ``seed``)."""
-    rng = random.Random(seed)
-    seen: set[str] = set()
-    out: list[str] = []
-    while len(out) < n:
-        s = make_sentence(rng)
-        if s not in seen:
-            seen.add(s)
-            out.append(s)
-    return out
+    return _distinct(make_sentence, n, seed)
 
 
 @functools.lru_cache(maxsize=1)
@@ -163,12 +164,4 @@ def make_wide_sentence(rng: random.Random) -> str:
 
 def make_wide_sentences(n: int, seed: int) -> list[str]:
     """``n`` distinct sentences from :func:`make_wide_sentence` (deterministic in ``seed``)."""
-    rng = random.Random(seed)
-    seen: set[str] = set()
-    out: list[str] = []
-    while len(out) < n:
-        s = make_wide_sentence(rng)
-        if s not in seen:
-            seen.add(s)
-            out.append(s)
-    return out
+    return _distinct(make_wide_sentence, n, seed)

@@ -130,12 +130,10 @@ def main(argv: list[str] | None = None) -> int:
     hyp_joe = asr.transcribe(joe_wavs)
 
     # the series' own prompts (names, numbers, words no template uses), zero-shot in the joe voice
-    import csv
-
+    from helpers.prep import read_prompts
     from helpers.text import normalize_for_tts, tokenizer_vocab
     vocab = tokenizer_vocab(processor)
-    with open(ROOT / "sample_data" / "prompts.csv", newline="") as f:
-        prompts = [normalize_for_tts(r["transcript"], vocab)[0] for r in csv.DictReader(f) if r["transcript"].strip()]
+    prompts = [normalize_for_tts(t, vocab)[0] for t in read_prompts(ROOT / "sample_data" / "prompts.csv").values() if t]
     prompts = prompts[: args.prompts]
     prompt_wavs = []
     with warnings.catch_warnings():

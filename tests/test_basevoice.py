@@ -228,19 +228,17 @@ def test_shipped_base_voice_speaks_held_out_sentences():
 
 def test_shipped_base_voice_reads_the_series_prompts_not_just_its_templates():
     """Stage 3 (WordNet vocabulary) taught it spelling: it reads prompts full of words no template uses."""
-    import csv
-
     from helpers import metrics, models
     from helpers.asr import get_backend
+    from helpers.prep import read_prompts
     from helpers.text import normalize_for_tts, tokenizer_vocab
     from helpers.tts import synthesise
 
     processor, model, vocoder = models.load_speecht5(models.base_voice(), models.GRIFFIN_LIM)
     names, emb = bv.load_voices(models.base_voice())
     vocab = tokenizer_vocab(processor)
-    with open(ROOT / "sample_data" / "prompts.csv", newline="") as f:
-        rows = [r for r in csv.DictReader(f) if r["transcript"].strip()]
-    texts = [normalize_for_tts(r["transcript"], vocab)[0] for r in rows[4:8]]  # Thursday's fitting, choir, whispered…
+    prompts = [t for t in read_prompts(ROOT / "sample_data" / "prompts.csv").values() if t]
+    texts = [normalize_for_tts(t, vocab)[0] for t in prompts[4:8]]  # Thursday's fitting, choir, whispered…
     torch.manual_seed(0)
     wavs = [synthesise(model, processor, vocoder, t, emb[names.index("flite_slt")], max_seconds=12)[0] for t in texts]
     hyps = get_backend("whisper-tiny.en").transcribe(wavs)

@@ -6,6 +6,7 @@ Notebook 01 explains each step on one take; this module runs the same steps on e
 so a learner with hundreds of recordings can do it without the notebook::
 
     python -m helpers.prep --raw my_takes/ --prompts my_prompts.csv --out work/dataset
+    python -m helpers.prep --raw myvoice/wavs --prompts myvoice/metadata.csv --out work/dataset   # LJSpeech layout
 
 For each take: load (any rate/width/channels) -> mono -> DC removal -> 16 kHz -> trim
 (energy or Silero VAD, plus a pad) -> loudness to target with a peak ceiling -> PCM16 WAV.
@@ -16,20 +17,29 @@ takes that fail a check are excluded, never crash the run. The output folder hol
     manifest.jsonl     one JSON object per usable take (id, path, text, text_norm, duration_s, speaker, split)
     report.csv         every take, usable or not, with its measurements and verdict
     settings.json      the settings used and their hash
+    source.json        which raw folder and prompts table the dataset was built from
     hf/                the same as a datasets.DatasetDict (train/validation/test) saved to disk
+    .state/            what prep wrote, per take: a re-run skips unchanged takes
 
-Raw takes are only read. Every file is written atomically, and a re-run skips takes whose
-source, transcript and settings have not changed (``.state/<id>.json`` remembers them).
+Raw is sacred: prep refuses any ``--out`` that would put one of its outputs inside the raw folder (whatever the
+overlap: out inside raw, raw == out/wavs, the same folder through a symlink), never writes over a file it did not
+write itself, and deletes only files its own state records. Prompt tables are read by :mod:`helpers.prompts`.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import csv
 import hashlib
 import json
-import math
+import os
+import re
+import shutil
+import struct
 import time
+import unicodedata
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -37,19 +47,23 @@ from typing import Any, Iterable
 import numpy as np
 
 from . import audio as A
+from . import prompts as P
 from .files import atomic_dir, write_json, write_text, write_wav
 from .text import normalize_for_tts
 
-AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga")
-FILE_COLUMNS = ("file", "filename", "path", "wav", "audio")
-TEXT_COLUMNS = ("text", "transcript", "prompt", "sentence")
+AUDIO_EXTENSIONS = P.AUDIO_EXTENSIONS
+FILE_COLUMNS = P.FILE_COLUMNS
+TEXT_COLUMNS = P.TEXT_COLUMNS
+STATE_VERSION = 2
+EXIT_BAD_INPUT, EXIT_NOTHING_USABLE = 2, 3
+OUTPUT_FILES = ("manifest.jsonl", "report.csv", "settings.json", "source.json")
 
 __all__ = ["PrepSettings", "read_prompts", "process_take", "prepare", "ensure_dataset", "load_manifest",
-           "assign_splits", "PrepError", "main"]
+           "assign_splits", "PrepError", "main", "pick_example", "is_sample_dataset", "read_source"]
 
 
 class PrepError(Exception):
-    """Bad input to the pipeline (missing folder, unreadable prompts table); says what to fix."""
+    """Bad input to the pipeline (missing folder, unreadable prompts table, unsafe --out); says what to fix."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +84,7 @@ class PrepSettings:
     min_chars_per_s: float = 4.0         # slower/faster speaking rate than this: transcript does not fit
     max_chars_per_s: float = 30.0
     noisy_snr_db: float = 15.0           # mean speech power over room-tone power below this: a warning (kept)
+    cancel_db: float = 10.0              # stereo mix this much quieter than its loudest channel: channels cancel
     speaker: str = "learner"
     eval_fraction: float = 0.1           # share of takes in validation, and again in test (at least 1 each)
 
@@ -84,47 +99,128 @@ class PrepSettings:
 # --------------------------------------------------------------------------------------- prompts
 
 def read_prompts(csv_path: str | Path) -> dict[str, str]:
-    """Read the prompts table: a CSV with a file column and a transcript column -> ``{file_name: text}``.
+    """``{file name as written: transcript}`` from a prompts table, read by :func:`helpers.prompts.read_prompts`
+    (every layout and encoding it accepts). Raises :class:`PrepError` with the fix."""
+    try:
+        return P.read_prompts(csv_path).texts()
+    except P.PromptsError as err:
+        raise PrepError(str(err)) from None
 
-    Accepted headers: file/filename/path/wav/audio and text/transcript/prompt/sentence.
-    Keys are file names as written (matched by name, then by stem, against the raw folder).
+
+def pick_example(raw_dir: str | Path, prompts_csv: str | Path | None = None) -> Path | None:
+    """The take notebook 01 shows each step on: the first audio file (by name) that can be read and lasts at
+    least a second, preferring one the prompts table names. None when no file in ``raw_dir`` can be read."""
+    audio, _, _ = P.list_audio(raw_dir)
+    named = set()
+    if prompts_csv is not None:
+        try:
+            named = set(P.read_prompts(prompts_csv).by_key())
+        except P.PromptsError:
+            pass
+    fallback = None
+    for p in sorted(audio, key=lambda p: (P.take_key(p.name) not in named, p.name)):
+        try:
+            info = A.file_info(p)
+            if info["duration_s"] >= 1.0:
+                A.load(p)
+                return p
+            fallback = fallback or p
+        except A.AudioFileError:
+            continue
+    return fallback
+
+
+# --------------------------------------------------------------------------------------- loading checks
+
+def _wav_declared_frames(path: Path) -> int | None:
+    """Frames that a WAV file's header says its data chunk holds (None: not a plain RIFF WAV, or unknown size).
+
+    libsndfile silently clamps a cut-off file to the bytes that are there, so a truncated take would
+    otherwise look like a short, complete one.
     """
-    csv_path = Path(csv_path)
-    if not csv_path.is_file():
-        raise PrepError(f"{csv_path}: prompts table not found. Pass --prompts with a CSV of file,text rows.")
-    with csv_path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        header = [h.strip().lower() for h in (reader.fieldnames or [])]
-        fcol = next((reader.fieldnames[i] for i, h in enumerate(header) if h in FILE_COLUMNS), None)
-        tcol = next((reader.fieldnames[i] for i, h in enumerate(header) if h in TEXT_COLUMNS), None)
-        if fcol is None or tcol is None:
-            raise PrepError(f"{csv_path}: needs a file column ({'/'.join(FILE_COLUMNS)}) and a transcript column "
-                            f"({'/'.join(TEXT_COLUMNS)}); found {reader.fieldnames}. Rename the header row.")
-        prompts = {}
-        for row in reader:
-            name = (row.get(fcol) or "").strip()
-            if name:
-                prompts[Path(name).name] = (row.get(tcol) or "").strip()
-    return prompts
+    try:
+        with path.open("rb") as f:
+            head = f.read(12)
+            if len(head) < 12 or head[8:12] != b"WAVE" or head[:4] not in (b"RIFF", b"RIFX"):
+                return None
+            end = "<" if head[:4] == b"RIFF" else ">"
+            block_align = None
+            while True:
+                ch = f.read(8)
+                if len(ch) < 8:
+                    return None
+                cid, size = ch[:4], struct.unpack(end + "I", ch[4:])[0]
+                if cid == b"fmt ":
+                    fmt = f.read(size + (size & 1))
+                    if len(fmt) >= 14:
+                        block_align = struct.unpack(end + "H", fmt[12:14])[0]
+                elif cid == b"data":
+                    if size in (0, 0xFFFFFFFF) or not block_align:
+                        return None  # streaming writers leave the size open: nothing to compare
+                    return size // block_align
+                else:
+                    f.seek(size + (size & 1), 1)
+    except OSError:
+        return None
 
 
-def _take_id(path: Path) -> str:
-    return path.stem
+def _decodable_frames(path: Path) -> tuple[int, int]:
+    """(frames the header promises, frames that decode before an error) for a file soundfile can open."""
+    import soundfile as sf
+
+    got = 0
+    with sf.SoundFile(str(path)) as f:
+        total = f.frames
+        try:
+            while True:
+                block = f.read(4096, dtype="float32", always_2d=True)
+                if not len(block):
+                    break
+                got += len(block)
+        except Exception:
+            pass
+    return total, got
 
 
-def _find_takes(raw_dir: Path, prompts: dict[str, str]) -> list[tuple[str, Path, str]]:
-    """(id, path, text) for every audio file in ``raw_dir`` and every prompt naming a file not there."""
-    by_stem = {Path(k).stem: v for k, v in prompts.items()}
-    files = sorted(p for p in raw_dir.iterdir() if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS)
-    takes, seen = [], set()
-    for p in files:
-        text = prompts.get(p.name, by_stem.get(p.stem, ""))
-        takes.append((_take_id(p), p, text))
-        seen.add(p.stem)
-    for name, text in prompts.items():  # prompts whose file is missing: reported, not silently dropped
-        if Path(name).stem not in seen:
-            takes.append((Path(name).stem, raw_dir / name, text))
-    return takes
+def _truncated_message(path: Path, got: int, total: int, sr: int) -> str:
+    return (f"{path}: cut off: {got / sr:.2f} s of audio where its header promises {total / sr:.2f} s "
+            f"({100 * got / total:.0f}%) - an interrupted copy, download or export. Export or copy it again.")
+
+
+def _downmix(raw: np.ndarray, cancel_db: float) -> tuple[np.ndarray, str]:
+    """Mono by averaging the channels, unless they cancel (one polarity-inverted): then the loudest channel."""
+    mono = A.to_mono(raw)
+    if raw.shape[1] < 2:
+        return mono, ""
+    ch_db = [A.rms_dbfs(raw[:, c]) for c in range(raw.shape[1])]
+    loud = int(np.argmax(ch_db))
+    mix_db = A.rms_dbfs(mono)
+    if ch_db[loud] > -90 and mix_db < ch_db[loud] - cancel_db:
+        return (np.ascontiguousarray(raw[:, loud]),
+                f"channels cancel when mixed (mix {mix_db:.0f} dBFS vs channel {loud + 1} {ch_db[loud]:.0f} dBFS: "
+                f"one is polarity-inverted); used channel {loud + 1} alone")
+    return mono, ""
+
+
+_REMOVED = re.compile(r"^removed (.+) \(not in the vocabulary\)$")
+
+
+def _unreadable(text: str, text_norm: str, changes: list[str]) -> str:
+    """Why SpeechT5 cannot read this transcript ("" if it can): letters it has no characters for."""
+    removed = []
+    for c in changes:
+        m = _REMOVED.match(c)
+        if m:
+            try:
+                removed.append(ast.literal_eval(m.group(1)))
+            except (ValueError, SyntaxError):
+                pass
+    letters = [c for c in removed if unicodedata.category(c)[:1] in ("L", "N")]
+    if letters or not re.search(r"[A-Za-z]", text_norm):
+        shown = letters or [c for c in text if not c.isspace()][:8]
+        return ("no characters SpeechT5 can read for " + " ".join(repr(c) for c in shown[:12])
+                + ": write the transcript in Latin letters, as it is spoken")
+    return ""
 
 
 # --------------------------------------------------------------------------------------- one take
@@ -138,28 +234,61 @@ def process_take(path: str | Path, text: str, settings: PrepSettings = PrepSetti
                  take_id: str | None = None, vocab: set[str] | None = None) -> tuple[dict[str, Any], np.ndarray | None]:
     """Run the whole pipeline on one take. Returns ``(report_row, audio_16k or None if excluded)``.
 
-    Never raises for a bad take: the verdict ("ok" / "excluded") and reason say what happened.
+    Never raises for a bad take: the verdict ("ok" / "excluded") and reason say what happened. The checks, in
+    order: the file (``missing_file``, ``empty``, ``corrupt``, ``truncated``), ``too_short`` (shorter than the
+    shortest speech allowed, before any level check), ``silent``, ``clipped``, the transcript
+    (``missing_transcript``, ``unreadable_transcript``), the speech (``too_short``, ``too_long``) and whether the
+    two fit (``transcript_mismatch``). A float file over full scale is scaled down (nothing is lost in float);
+    stereo whose channels cancel uses its louder channel; both are noted in ``warnings``.
     """
     path = Path(path)
-    take_id = take_id or _take_id(path)
+    take_id = take_id or path.stem
     row = _row_base(take_id, path, text)
     warnings: list[str] = []
 
-    def exclude(reason: str) -> tuple[dict[str, Any], None]:
+    def exclude(reason: str, error: str = "") -> tuple[dict[str, Any], None]:
         row.update(verdict="excluded", reason=reason, warnings="; ".join(warnings))
+        if error:
+            row["error"] = error
         return row, None
 
     try:
+        info = A.file_info(path)
         raw, sr = A.load(path)
     except A.AudioFileError as err:
         msg = str(err)
-        reason = ("missing_file" if "not found" in msg else "empty" if ("empty" in msg or "no samples" in msg)
-                  else "corrupt")
-        row["error"] = msg
-        return exclude(reason)
+        if "not found" in msg:
+            return exclude("missing_file", msg)
+        if "empty" in msg or "no samples" in msg:
+            return exclude("empty", msg)
+        try:  # FLAC/OGG cut off: the decoder stops with an error part-way
+            total, got = _decodable_frames(path)
+            if 0 < got < total:
+                return exclude("truncated", _truncated_message(path, got, total, A.file_info(path)["sample_rate"]))
+        except Exception:
+            pass
+        return exclude("corrupt", msg)
+    declared = _wav_declared_frames(path) if path.suffix.lower() == ".wav" else None
+    if declared is not None and raw.shape[0] < declared:
+        return exclude("truncated", _truncated_message(path, raw.shape[0], declared, sr))
     row.update(sample_rate=sr, channels=raw.shape[1], raw_duration_s=round(raw.shape[0] / sr, 3),
-               peak_dbfs=round(A.peak_dbfs(raw), 2), clip_share=round(A.clip_share(raw), 5))
-    mono = A.to_mono(raw)
+               peak_dbfs=round(A.peak_dbfs(raw), 2))
+    if raw.shape[0] / sr < settings.min_speech_s:
+        row["clip_share"] = round(A.clip_share(raw), 5)
+        return exclude("too_short", f"{path}: {raw.shape[0] / sr:.2f} s long; a take needs at least "
+                                    f"{settings.min_speech_s} s of speech. Record it again.")
+    peak = float(np.max(np.abs(raw)))
+    if info["subtype"] in ("FLOAT", "DOUBLE") and peak > 1.0:
+        scale = 10 ** (settings.peak_dbfs / 20) / peak
+        raw = (raw * scale).astype(np.float32)
+        warnings.append(f"float samples peaked at {A.db(peak):+.1f} dBFS: scaled down by {-A.db(scale):.1f} dB "
+                        "(float keeps values over full scale, so nothing was clipped)")
+    row["clip_share"] = round(A.clip_share(raw), 5)
+    if sr < settings.target_sr:
+        warnings.append(f"recorded at {sr} Hz: upsampled, nothing above {sr // 2} Hz (record at 44.1 or 48 kHz)")
+    mono, note = _downmix(raw, settings.cancel_db)
+    if note:
+        warnings.append(note)
     dc = float(mono.mean())
     row["dc_offset"] = round(dc, 4)
     if abs(dc) > 0.01:
@@ -190,6 +319,9 @@ def process_take(path: str | Path, text: str, settings: PrepSettings = PrepSetti
         warnings.append(f"noisy (SNR ~{row['snr_db']:.0f} dB)")
     if not text.strip():
         return exclude("missing_transcript")
+    why = _unreadable(text, text_norm, changes)
+    if why:
+        return exclude("unreadable_transcript", why)
     if speech_s < settings.min_speech_s:
         return exclude("too_short")
     if speech_s > settings.max_speech_s:
@@ -205,6 +337,31 @@ def process_take(path: str | Path, text: str, settings: PrepSettings = PrepSetti
                loudness_after_lufs=round(info["after_lufs"], 2), gain_db=info["gain_db"],
                peak_after_dbfs=round(A.peak_dbfs(out), 2), warnings="; ".join(warnings))
     return row, out
+
+
+def _listing_row(take: P.Take, table: P.PromptTable) -> dict[str, Any] | None:
+    """The report row of a take that is not processed at all (unlisted, unsupported format), or None."""
+    if take.exists and take.prompt is not None and take.supported:
+        return None
+    row = _row_base(take.id, take.path, take.text)
+    row["verdict"] = "excluded"
+    if not take.supported:
+        row.update(reason="unsupported_format",
+                   error=f"{take.path}: {take.path.suffix} files are not read here (no FFmpeg). Convert it to WAV "
+                         "or FLAC (Audacity: File > Export Audio).")
+    elif take.prompt is None:
+        row.update(reason="not_in_prompts",
+                   error=f"{take.path.name} is not named in {table.path.name}: add a row for it "
+                         f"('{take.path.name},<what you said>') or move it out of the folder.")
+        try:
+            info = A.file_info(take.path)
+            row.update(sample_rate=info["sample_rate"], channels=info["channels"],
+                       raw_duration_s=round(info["duration_s"], 3))
+        except A.AudioFileError:
+            pass
+    else:  # listed but missing
+        return None
+    return row
 
 
 # --------------------------------------------------------------------------------------- splits
@@ -241,6 +398,7 @@ class PrepResult:
     raw_seconds: float = 0.0             # raw audio of all takes
     processed_seconds: float = 0.0       # raw audio of the takes processed in this run (not skipped)
     settings: PrepSettings = field(default_factory=PrepSettings)
+    notes: list[str] = field(default_factory=list)   # how the table and folder were read (encoding, joins, ...)
 
     @property
     def x_realtime(self) -> float | None:
@@ -256,6 +414,21 @@ class PrepResult:
         return (f"{ok} of {len(self.rows)} takes usable, {len(self.rows) - ok} excluded; "
                 f"{self.usable_minutes:.2f} usable minutes -> {self.out_dir}")
 
+    def nothing_usable(self) -> str:
+        """Why no take is usable, with what to do ("" when some are)."""
+        if self.manifest:
+            return ""
+        reasons = Counter(r["reason"] for r in self.rows)
+        text = ", ".join(f"{n} {k}" for k, n in reasons.most_common())
+        hint = ""
+        if reasons.get("not_in_prompts", 0) + reasons.get("missing_file", 0) == len(self.rows):
+            listed = [r["file"] for r in self.rows if r["reason"] == "missing_file"][:2]
+            found = [r["file"] for r in self.rows if r["reason"] == "not_in_prompts"][:2]
+            hint = (f" The prompts table and the folder share no take: the table names e.g. {listed}, the folder "
+                    f"holds e.g. {found}. Is it the table of this folder?")
+        return (f"none of the {len(self.rows)} takes is usable ({text}); {self.out_dir / 'report.csv'} "
+                f"says why for each.{hint}")
+
 
 def _source_key(path: Path) -> dict[str, Any]:
     try:
@@ -265,64 +438,211 @@ def _source_key(path: Path) -> dict[str, Any]:
         return {"size": None, "mtime_ns": None}
 
 
-def prepare(raw_dir: str | Path, prompts_csv: str | Path, out_dir: str | Path,
+# ---- raw is sacred: where prep may write, and what it may overwrite or delete
+
+def _inside(a: Path, b: Path) -> bool:
+    """True if path ``a`` is ``b`` or lies inside it, comparing existing folders by identity (symlinks, bind
+    mounts, case-insensitive file systems) and the rest by resolved path."""
+    a, b = Path(os.path.abspath(a)), Path(os.path.abspath(b))
+    if b.exists():
+        for x in (a, *a.parents):
+            try:
+                if x.exists() and os.path.samefile(x, b):
+                    return True
+            except OSError:
+                continue
+    ra, rb = a.resolve(), b.resolve()
+    return ra == rb or rb in ra.parents
+
+
+def _check_layout(raw_dir: Path, out_dir: Path, prompts_path: Path) -> None:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise PrepError(f"{out_dir}: --out is a file, not a folder. Give a folder for the dataset "
+                        "(it is created if missing), e.g. work/dataset.")
+    if _inside(out_dir, raw_dir):
+        raise PrepError(f"{out_dir}: the output folder is (or is inside) the raw folder {raw_dir}; prep never writes "
+                        "there. Choose an --out outside it, e.g. work/dataset.")
+    for sub in ("wavs", ".state", "hf"):
+        if _inside(raw_dir, out_dir / sub):
+            raise PrepError(f"{raw_dir}: the raw folder is where prep would write its {sub}/ (--out {out_dir}); "
+                            "your takes would be overwritten or deleted. Choose another --out, e.g. "
+                            f"{out_dir.parent / (out_dir.name + '_dataset')}.")
+    for name in OUTPUT_FILES:
+        if prompts_path.exists() and (out_dir / name).exists() and os.path.samefile(prompts_path, out_dir / name):
+            raise PrepError(f"{prompts_path}: the prompts table is prep's own output {name} in {out_dir}. "
+                            "Pass your own table with --prompts.")
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _readable(path: Path, umask: int) -> None:
+    """Atomic writes come from mkstemp/mkdtemp (mode 0600/0700): give outputs the modes a plain write would."""
+    try:
+        if path.is_dir():
+            os.chmod(path, 0o777 & ~umask)
+            for p in path.rglob("*"):
+                os.chmod(p, (0o777 if p.is_dir() else 0o666) & ~umask)
+        elif path.exists():
+            os.chmod(path, 0o666 & ~umask)
+    except OSError:
+        pass
+
+
+class _State:
+    """``<out>/.state/``: per take, the key of its last processing, its row, and the file prep wrote for it
+    (path, size, mtime). Only files recorded here are ever overwritten or deleted."""
+
+    def __init__(self, out_dir: Path):
+        self.out_dir = out_dir
+        self.root = out_dir / ".state"
+        self.takes_dir = self.root / "takes"
+        self.legacy = sorted(p for p in self.root.glob("*.json") if p.name != "outputs.json") \
+            if self.root.is_dir() else []
+
+    def _file(self, take_id: str) -> Path:
+        return self.takes_dir / f"{take_id}.json"
+
+    def load(self, take_id: str) -> dict[str, Any] | None:
+        for f in (self._file(take_id), self.root / f"{take_id}.json"):
+            if f.is_file():
+                try:
+                    data = json.loads(f.read_text(encoding="utf-8"))
+                    if isinstance(data, dict) and "row" in data:
+                        return data
+                except (OSError, json.JSONDecodeError):
+                    return None
+        return None
+
+    def owns_wav(self, take_id: str, wav: Path) -> bool:
+        st = self.load(take_id)
+        if not st:
+            return False
+        wrote = st.get("wrote")
+        if wrote:
+            return wrote.get("path") == f"wavs/{wav.name}"
+        return st.get("row", {}).get("path") == f"wavs/{wav.name}"  # written by an older prep
+
+    def owns_outputs(self) -> bool:
+        return (self.root / "outputs.json").is_file() or bool(self.legacy)
+
+    def known_ids(self) -> set[str]:
+        ids = {p.stem for p in self.takes_dir.glob("*.json")} if self.takes_dir.is_dir() else set()
+        return ids | {p.stem for p in self.legacy}
+
+
+def _check_ownership(out_dir: Path, state: _State, ids: list[str]) -> None:
+    """Stop before writing anything if a file prep would write exists and was not written by prep."""
+    foreign = [out_dir / "wavs" / f"{i}.wav" for i in ids
+               if (out_dir / "wavs" / f"{i}.wav").exists() and not state.owns_wav(i, out_dir / "wavs" / f"{i}.wav")]
+    if not state.owns_outputs():
+        foreign += [out_dir / n for n in OUTPUT_FILES if (out_dir / n).exists()]
+    hf = out_dir / "hf"
+    if hf.exists() and not (hf / "speechlab_manifest.sha").exists():
+        foreign.append(hf)
+    if foreign:
+        shown = ", ".join(str(p) for p in foreign[:4]) + (f" and {len(foreign) - 4} more" if len(foreign) > 4 else "")
+        raise PrepError(f"{out_dir}: {shown} already exist(s) and were not written by prep; it would replace them. "
+                        "Choose an empty or new --out folder (or move those files away).")
+
+
+def prepare(raw_dir: str | Path, prompts_csv: str | Path | None, out_dir: str | Path,
             settings: PrepSettings = PrepSettings(), progress: bool = True, vocab: set[str] | None = None,
             write_hf: bool = True) -> PrepResult:
     """Run the pipeline on every take in ``raw_dir`` and write the dataset to ``out_dir``.
 
-    Safe to re-run: takes whose source file, transcript and settings are unchanged are not
-    processed again. Takes that disappeared from the folder or became excluded lose their WAV.
+    ``prompts_csv=None`` looks for ``prompts.csv``/``metadata.csv`` in ``raw_dir`` or its parent. Safe to re-run:
+    takes whose source file, transcript and settings are unchanged are not processed again; takes that left the
+    folder or became excluded lose the WAV prep wrote for them. Returns a result even when no take is usable
+    (``result.nothing_usable()`` says why); bad input raises :class:`PrepError` before anything is written.
     """
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
     if not raw_dir.is_dir():
-        raise PrepError(f"{raw_dir}: raw takes folder not found. Pass --raw with the folder of your WAV/FLAC/OGG takes.")
-    if out_dir.resolve() == raw_dir.resolve() or raw_dir.resolve() in out_dir.resolve().parents:
-        raise PrepError(f"{out_dir}: the output folder must not be inside the raw folder {raw_dir} "
-                        "(raw takes are never modified). Choose another --out.")
-    prompts = read_prompts(prompts_csv)
-    takes = _find_takes(raw_dir, prompts)
+        what = "is a file, not a folder" if raw_dir.is_file() else "not found"
+        raise PrepError(f"{raw_dir}: raw takes folder {what}. Pass --raw with the folder of your WAV/FLAC/OGG takes.")
+    if prompts_csv is None:
+        prompts_csv = P.find_prompts_table(raw_dir)
+        if prompts_csv is None:
+            raise PrepError(f"{raw_dir}: no prompts table given and none found ({', '.join(P.TABLE_NAMES)} in the "
+                            "folder or its parent). Pass --prompts with a filename,transcript CSV.")
+    prompts_path = Path(prompts_csv)
+    _check_layout(raw_dir, out_dir, prompts_path)
+    try:
+        table = P.read_prompts(prompts_path)
+        takes = P.pair_takes(raw_dir, table)
+    except P.PromptsError as err:
+        raise PrepError(str(err)) from None
     if not takes:
         raise PrepError(f"{raw_dir}: no audio files ({', '.join(AUDIO_EXTENSIONS)}) and no prompts. Check the folder.")
-    wav_dir, state_dir = out_dir / "wavs", out_dir / ".state"
-    wav_dir.mkdir(parents=True, exist_ok=True)
-    state_dir.mkdir(parents=True, exist_ok=True)
-    digest = settings.digest()
-    vocab_key = hashlib.sha1("".join(sorted(vocab)).encode()).hexdigest()[:8] if vocab else "basic"
+    notes = list(table.notes)
+    _, _, hidden = P.list_audio(raw_dir)
+    if hidden:
+        notes.append(f"{len(hidden)} hidden file(s) skipped (e.g. {hidden[0].name}: macOS metadata, not a take)")
+    state = _State(out_dir)
+    _check_ownership(out_dir, state, [t.id for t in takes])
+    wav_dir = out_dir / "wavs"
+    umask = _umask()
+    try:
+        wav_dir.mkdir(parents=True, exist_ok=True)
+        state.takes_dir.mkdir(parents=True, exist_ok=True)
+        return _run(raw_dir, prompts_path, out_dir, table, takes, state, settings, progress, vocab, write_hf,
+                    notes, umask)
+    except PermissionError as err:
+        raise PrepError(f"{err.filename or out_dir}: permission denied. The dataset folder must be writable: "
+                        "choose another --out (e.g. work/dataset) or fix its permissions.") from None
+    except OSError as err:
+        if isinstance(err, PrepError):
+            raise
+        raise PrepError(f"{err.filename or out_dir}: cannot write ({err.strerror or err}). Free some space or "
+                        "choose another --out.") from None
 
+
+def _run(raw_dir: Path, prompts_path: Path, out_dir: Path, table: P.PromptTable, takes: list[P.Take],
+         state: _State, settings: PrepSettings, progress: bool, vocab: set[str] | None, write_hf: bool,
+         notes: list[str], umask: int) -> PrepResult:
     from tqdm.auto import tqdm
 
+    wav_dir = out_dir / "wavs"
+    digest = settings.digest()
+    vocab_key = hashlib.sha1("".join(sorted(vocab)).encode()).hexdigest()[:8] if vocab else "basic"
     t0 = time.perf_counter()
     rows, processed, reused, raw_seconds, processed_seconds = [], 0, 0, 0.0, 0.0
-    for take_id, path, text in tqdm(takes, desc="prep", unit="take", disable=not progress):
-        key = {"source": _source_key(path), "text": text, "settings": digest, "vocab": vocab_key}
-        state_file = state_dir / f"{take_id}.json"
+    for take in tqdm(takes, desc="prep", unit="take", disable=not progress):
+        take_id, path, text = take.id, take.path, take.text
         wav = wav_dir / f"{take_id}.wav"
-        if state_file.exists():
-            state = json.loads(state_file.read_text(encoding="utf-8"))
-            if state.get("key") == key and (state["row"]["verdict"] != "ok" or wav.exists()):
-                rows.append(state["row"])
+        listed = _listing_row(take, table)
+        key = {"v": STATE_VERSION, "source": _source_key(path), "text": text, "settings": digest,
+               "vocab": vocab_key, "listed": listed is None}
+        old = state.load(take_id)
+        if old and old.get("key") == key:
+            wrote = old.get("wrote")
+            if old["row"]["verdict"] != "ok" or (wrote and wav.exists() and wav.stat().st_size == wrote["size"]):
+                rows.append(old["row"])
                 reused += 1
-                raw_seconds += state["row"].get("raw_duration_s", 0.0)
+                raw_seconds += old["row"].get("raw_duration_s", 0.0) or 0.0
                 continue
-        row, out = process_take(path, text, settings, take_id, vocab)
+        if listed is not None:
+            row, out = listed, None
+        else:
+            row, out = process_take(path, text, settings, take_id, vocab)
+        wrote = None
         if out is not None:
             write_wav(wav, out, settings.target_sr)
-            row["path"] = f"wavs/{wav.name}"
-        elif wav.exists():
-            wav.unlink()  # excluded now: no stale WAV may stay behind
-        write_json(state_file, {"key": key, "row": row})
+            _readable(wav, umask)
+            st = wav.stat()
+            wrote = {"path": f"wavs/{wav.name}", "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+            row["path"] = wrote["path"]
+        elif wav.exists() and state.owns_wav(take_id, wav):
+            wav.unlink()  # excluded now: no stale WAV of ours may stay behind
+        write_json(state.takes_dir / f"{take_id}.json", {"key": key, "row": row, "wrote": wrote})
         rows.append(row)
         processed += 1
-        raw_seconds += row.get("raw_duration_s", 0.0)
-        processed_seconds += row.get("raw_duration_s", 0.0)
-    # Takes removed from the folder since the last run lose their outputs.
-    ids = {r["id"] for r in rows}
-    for stale in wav_dir.glob("*.wav"):
-        if stale.stem not in ids:
-            stale.unlink()
-    for stale in state_dir.glob("*.json"):
-        if stale.stem not in ids:
-            stale.unlink()
+        raw_seconds += row.get("raw_duration_s", 0.0) or 0.0
+        processed_seconds += row.get("raw_duration_s", 0.0) or 0.0
+    _forget_stale(out_dir, state, {r["id"] for r in rows})
 
     ok_rows = [r for r in rows if r["verdict"] == "ok"]
     splits = assign_splits([r["id"] for r in ok_rows], settings.eval_fraction)
@@ -334,10 +654,41 @@ def prepare(raw_dir: str | Path, prompts_csv: str | Path, out_dir: str | Path,
     write_text(out_dir / "manifest.jsonl", "".join(json.dumps(m, ensure_ascii=False) + "\n" for m in manifest))
     _write_report(out_dir / "report.csv", rows)
     write_json(out_dir / "settings.json", {"digest": digest, **asdict(settings)})
-    if write_hf:
+    from .config import SAMPLE_DATA
+
+    write_json(out_dir / "source.json", {
+        "raw_dir": str(raw_dir.resolve()), "prompts": str(prompts_path.resolve()),
+        "sample": raw_dir.resolve() == (SAMPLE_DATA / "raw").resolve(), "takes": len(rows), "usable": len(manifest),
+        "table": table.describe(), "notes": notes})
+    write_json(state.root / "outputs.json", {"files": list(OUTPUT_FILES) + (["hf"] if write_hf else [])})
+    for name in OUTPUT_FILES:
+        _readable(out_dir / name, umask)
+    hf = out_dir / "hf"
+    if write_hf and manifest:
         _write_hf(out_dir, manifest, settings.target_sr)
+        _readable(hf, umask)
+    elif write_hf and (hf / "speechlab_manifest.sha").exists():
+        shutil.rmtree(hf)  # nothing usable: no stale dataset of ours may stand in for this one
     return PrepResult(out_dir, rows, manifest, time.perf_counter() - t0, processed, reused, raw_seconds,
-                      processed_seconds, settings)
+                      processed_seconds, settings, notes)
+
+
+def _forget_stale(out_dir: Path, state: _State, ids: set[str]) -> None:
+    """Takes that left the folder lose what prep wrote for them: the WAV its state records (only if it is still
+    the file prep wrote, same size) and the state itself. Nothing is found by pattern in the output folders."""
+    for take_id in sorted(state.known_ids() - ids):
+        st = state.load(take_id) or {}
+        wrote = st.get("wrote") or ({"path": st["row"]["path"]} if st.get("row", {}).get("path") else None)
+        if wrote:
+            wav = out_dir / wrote["path"]
+            if wav.is_file() and ("size" not in wrote or wav.stat().st_size == wrote["size"]):
+                wav.unlink()
+        for f in (state.takes_dir / f"{take_id}.json", state.root / f"{take_id}.json"):
+            if f.is_file():
+                f.unlink()
+    for f in state.legacy:  # an older prep's per-take state, replaced by .state/takes/
+        if f.is_file() and f.stem in ids:
+            f.unlink()
 
 
 REPORT_COLUMNS = ["id", "file", "verdict", "reason", "warnings", "split", "sample_rate", "channels", "raw_duration_s",
@@ -393,22 +744,67 @@ def _write_hf(out_dir: Path, manifest: list[dict[str, Any]], sr: int) -> None:
 
 # --------------------------------------------------------------------------------------- hand-off
 
-def ensure_dataset(work: str | Path | None = None, progress: bool = True) -> Path:
-    """The dataset folder ``<work>/dataset``, built from the bundled ``sample_data/`` if it is missing.
+def read_source(dataset_dir: str | Path) -> dict[str, Any] | None:
+    """What ``source.json`` says a dataset was built from (raw folder, prompts, sample or not), or None."""
+    f = Path(dataset_dir) / "source.json"
+    try:
+        return json.loads(f.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
 
-    Later notebooks call this, so each can start without having run notebook 01 (about a minute).
+
+def _asked_for(raw_dir: str | Path | None) -> Path | None:
+    """The raw folder the learner asked for (argument, else ``SPEECHLAB_RAW_DIR``); None: the sample."""
+    wanted = raw_dir if raw_dir not in (None, "") else os.environ.get("SPEECHLAB_RAW_DIR") or None
+    return Path(wanted).expanduser().resolve() if wanted else None
+
+
+def ensure_dataset(work: str | Path | None = None, progress: bool = True, raw_dir: str | Path | None = None) -> Path:
+    """The dataset folder ``<work>/dataset``; built from the bundled ``sample_data/`` only if the learner asked
+    for the sample.
+
+    Later notebooks call this, so each can start without having run notebook 01. The sample is used only when no
+    raw folder of the learner's own was asked for (``raw_dir``, else ``$SPEECHLAB_RAW_DIR``, is unset) and
+    ``<work>/dataset`` holds nothing of the learner's. Otherwise a missing, incomplete, empty or other-source
+    dataset stops with :class:`PrepError` saying why — the sample voice never stands in for the learner's.
     """
     from .config import SAMPLE_DATA, work_dir
 
     work = Path(work) if work is not None else work_dir()
     dataset = work / "dataset"
-    if (dataset / "manifest.jsonl").exists() and (dataset / "hf" / "dataset_dict.json").exists():
+    sample_raw = (SAMPLE_DATA / "raw").resolve()
+    wanted = _asked_for(raw_dir)
+    own = wanted is not None and wanted != sample_raw
+    source = read_source(dataset)
+    manifest = dataset / "manifest.jsonl"
+    complete = manifest.is_file() and (dataset / "hf" / "dataset_dict.json").exists()
+    built_from = Path(source["raw_dir"]) if source else None
+    if complete and manifest.read_text(encoding="utf-8").strip():
+        if own and built_from is not None and built_from != wanted:
+            raise PrepError(f"{dataset} was built from {built_from}, but your takes are in {wanted} "
+                            "(SPEECHLAB_RAW_DIR): run notebook 01 on them first (its output replaces this dataset), "
+                            "or unset SPEECHLAB_RAW_DIR to go on with the data that is there.")
+        if own and built_from is None and is_sample_dataset(dataset):
+            raise PrepError(f"{dataset} holds the bundled sample takes, but your takes are in {wanted} "
+                            "(SPEECHLAB_RAW_DIR): run notebook 01 on them first.")
         return dataset
+    report = dataset / "report.csv"
+    why = ""
+    if report.is_file() and manifest.is_file() and not manifest.read_text(encoding="utf-8").strip():
+        why = f" Notebook 01 found no usable take ({report} says why for each)."
+    learners = built_from is not None and built_from != sample_raw
+    if own or learners:
+        whose = wanted if own else built_from
+        raise PrepError(f"No usable dataset at {dataset} from your takes in {whose}.{why} Run notebook 01 on them "
+                        "(or `python -m helpers.prep`) and read why it stopped; the bundled sample takes are not "
+                        "used in their place. To work with the sample instead, unset SPEECHLAB_RAW_DIR and remove "
+                        f"{dataset}.")
     raw, prompts = SAMPLE_DATA / "raw", SAMPLE_DATA / "prompts.csv"
     if not raw.is_dir() or not prompts.is_file():
         raise PrepError(f"No dataset at {dataset} and no sample data at {raw} to build one from. "
                         "Run notebook 01 on your takes, or `make sample-data` to create the sample set.")
-    print(f"No dataset at {dataset} yet: building it from the sample takes in {raw} (about a minute)...")
+    print(f"No dataset at {dataset} yet, and no recordings of your own were asked for (SPEECHLAB_RAW_DIR is unset): "
+          f"building it from the bundled sample takes in {raw} (about a minute)...")
     res = prepare(raw, prompts, dataset, progress=progress)
     print(res.summary())
     return dataset
@@ -417,15 +813,17 @@ def ensure_dataset(work: str | Path | None = None, progress: bool = True) -> Pat
 def is_sample_dataset(dataset_dir: str | Path) -> bool:
     """True if the dataset was prepared from the bundled sample takes (``sample_data/raw``), not a learner's own.
 
-    Judged from ``report.csv``: every take's raw file name *and* its raw duration (to the millisecond) must be
-    those of a bundled sample file. Someone who recorded the same prompts has the same names, not the same lengths.
+    ``source.json`` (written by prep) must not name another raw folder, and, from ``report.csv``, every take's raw
+    file name *and* its raw duration (to the millisecond) must be those of a bundled sample file. Someone who
+    recorded the same prompts has the same names, not the same lengths.
     """
-    import csv
-
     import soundfile as sf
 
     from .config import SAMPLE_DATA
 
+    source = read_source(dataset_dir)
+    if source is not None and not source.get("sample"):
+        return False
     report = Path(dataset_dir) / "report.csv"
     if not report.is_file():
         return False
@@ -471,6 +869,9 @@ def read_report(dataset_dir: str | Path) -> list[dict[str, str]]:
 
 def usable_minutes_advice(minutes: float) -> str:
     """What a learner can expect from this much audio."""
+    if minutes <= 0:
+        return ("No usable minutes: nothing to train on. Fix what the report says for the excluded takes "
+                "and run the prep again.")
     if minutes < 5:
         return (f"{minutes:.1f} usable minutes is a demo-sized set: enough to learn the workflow, not enough for the "
                 "fine-tuned voice to sound like you. Aim for 15-30 minutes (about 200-400 takes) for SpeechT5; "
@@ -482,12 +883,18 @@ def usable_minutes_advice(minutes: float) -> str:
 
 # --------------------------------------------------------------------------------------- CLI
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m helpers.prep",
-                                 description="Raw takes + prompts table -> 16 kHz mono dataset (WAVs, manifest, HF dataset).")
-    ap.add_argument("--raw", required=True, help="folder of raw takes (WAV/FLAC/OGG); only read")
-    ap.add_argument("--prompts", required=True, help="CSV with a file column and a transcript column")
-    ap.add_argument("--out", required=True, help="output dataset folder (e.g. work/dataset)")
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's options (a later stage can add its own before :func:`main` parses them)."""
+    ap = argparse.ArgumentParser(
+        prog="python -m helpers.prep",
+        description="Raw takes + prompts table -> 16 kHz mono dataset (WAVs, manifest, HF dataset).",
+        epilog=f"Exit status: 0 done; {EXIT_BAD_INPUT} bad input (nothing written); {EXIT_NOTHING_USABLE} no take "
+               "usable (report.csv says why).")
+    ap.add_argument("--raw", required=True, help="folder of raw takes (WAV/FLAC/OGG); only read, never written")
+    ap.add_argument("--prompts", default=None,
+                    help="prompts table: filename,transcript CSV (also ; or tab separated, any common encoding) or an "
+                         "LJSpeech metadata.csv; default: prompts.csv/metadata.csv in --raw or its parent")
+    ap.add_argument("--out", required=True, help="output dataset folder (e.g. work/dataset); never inside --raw")
     ap.add_argument("--trim", choices=("energy", "vad"), default=PrepSettings.trim_method)
     ap.add_argument("--margin-db", type=float, default=PrepSettings.energy_margin_db,
                     help="energy trim: dB above the noise floor that counts as speech")
@@ -496,20 +903,40 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--peak-dbfs", type=float, default=PrepSettings.peak_dbfs)
     ap.add_argument("--speaker", default=PrepSettings.speaker)
     ap.add_argument("--no-hf", action="store_true", help="skip writing the Hugging Face dataset")
-    args = ap.parse_args(argv)
-    settings = PrepSettings(trim_method=args.trim, energy_margin_db=args.margin_db, pad_ms=args.pad_ms,
-                            target_lufs=args.target_lufs, peak_dbfs=args.peak_dbfs, speaker=args.speaker)
-    try:
-        res = prepare(args.raw, args.prompts, args.out, settings, write_hf=not args.no_hf)
-    except PrepError as err:
-        print(f"error: {err}")
-        return 2
+    return ap
+
+
+def settings_from_args(args: argparse.Namespace) -> PrepSettings:
+    return PrepSettings(trim_method=args.trim, energy_margin_db=args.margin_db, pad_ms=args.pad_ms,
+                        target_lufs=args.target_lufs, peak_dbfs=args.peak_dbfs, speaker=args.speaker)
+
+
+def print_result(res: PrepResult) -> None:
+    """What the command line prints after a run: notes, each excluded take and why, the summary."""
+    for note in res.notes:
+        print(f"  note: {note}")
     for r in res.rows:
         if r["verdict"] != "ok":
-            print(f"  excluded {r['file']}: {r['reason']}")
+            detail = r.get("error") or ""
+            print(f"  excluded {r['file']}: {r['reason']}" + (f" - {detail}" if detail else ""))
+        elif r.get("warnings"):
+            print(f"  kept {r['file']} with a warning: {r['warnings']}")
     print(res.summary())
     print(f"  processed {res.processed}, unchanged {res.reused}; {res.seconds:.1f} s")
     print("  " + usable_minutes_advice(res.usable_minutes))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        res = prepare(args.raw, args.prompts, args.out, settings_from_args(args), write_hf=not args.no_hf)
+    except PrepError as err:
+        print(f"error: {err}")
+        return EXIT_BAD_INPUT
+    print_result(res)
+    if not res.manifest:
+        print(f"error: {res.nothing_usable()}")
+        return EXIT_NOTHING_USABLE
     return 0
 
 

@@ -28,7 +28,7 @@ Safety and resuming
 * Files are written atomically (:mod:`helpers.files`): a crash never leaves half a WAV.
 
 Without a browser (papermill, nbval, CI) the widget cannot record; :meth:`Studio.show` says so
-and the notebook goes on with the sample data.
+and the notebook goes on with the takes it was given (``continuing_with``).
 
 The kernel-side logic (:class:`Studio`, :func:`assess_take`) is plain Python and is what
 ``tests/test_studio.py`` tests; ``tests/test_studio_browser.py`` records through the widget in a
@@ -37,7 +37,6 @@ real headless Chromium with a fake microphone.
 
 from __future__ import annotations
 
-import csv
 import os
 import shutil
 import time
@@ -265,43 +264,31 @@ class Prompt:
 
 
 def read_prompts(prompts_csv: str | Path) -> tuple[list[Prompt], list[str]]:
-    """Read ``filename,transcript`` rows. Returns (prompts with text, filenames skipped for an empty transcript)."""
-    path = Path(prompts_csv)
-    if not path.is_file():
-        raise FileNotFoundError(f"Prompt list not found: {path}. Point prompts_csv at a CSV with the columns "
-                                "'filename,transcript' (the sample one is sample_data/prompts.csv; `make sample-data` builds it).")
-    with path.open(newline="", encoding="utf-8-sig") as f:
-        reader = csv.DictReader(f)
-        cols = [c.strip() for c in (reader.fieldnames or [])]
-        if "filename" not in cols or "transcript" not in cols:
-            raise ValueError(f"{path} has the columns {cols}; the studio needs 'filename' and 'transcript' "
-                             "(one row per take, e.g. 'take_001.wav,Hello there.'). Fix the header line.")
-        prompts, skipped, seen = [], [], set()
-        for i, row in enumerate(reader, start=2):
-            row = {k.strip(): (v or "").strip() for k, v in row.items() if k}
-            name, text = row["filename"], row["transcript"]
-            if not name:
-                raise ValueError(f"{path}, line {i}: empty filename. Give every row a file name like take_{i - 1:03d}.wav.")
-            if Path(name).name != name:
-                raise ValueError(f"{path}, line {i}: filename {name!r} must be a bare file name, not a path.")
-            if Path(name).stem in seen:
-                raise ValueError(f"{path}, line {i}: {name!r} repeats the take name of an earlier row. Rename one.")
-            seen.add(Path(name).stem)
-            if not text:
-                skipped.append(name)
-                continue
-            prompts.append(Prompt(name, text))
+    """The prompts to record, read by the series' one table reader (:func:`helpers.prompts.read_prompts`: the
+    same layouts, encodings and checks as notebook 01's prep). Returns (prompts with text, names skipped for an
+    empty transcript). Raises ``FileNotFoundError`` / ``ValueError`` (:class:`helpers.prompts.PromptsError`) with the fix."""
+    from .prompts import PromptsError, read_prompts as read_table
+
+    table = read_table(prompts_csv)
+    prompts = [Prompt(p.name, p.text) for p in table if p.text]
+    skipped = [p.name for p in table if not p.text]
     if not prompts:
-        raise ValueError(f"{path} has no row with a transcript: nothing to record.")
+        raise PromptsError(f"{table.path} has no row with a transcript: nothing to record.")
     return prompts, skipped
 
 
 def existing_take(raw_dir: Path, stem: str) -> Path | None:
-    """The file in ``raw_dir`` holding the take ``stem`` (any audio extension), or None."""
-    for ext in AUDIO_EXTS:
-        for cand in (raw_dir / f"{stem}{ext}", raw_dir / f"{stem}{ext.upper()}"):
-            if cand.is_file():
-                return cand
+    """The file in ``raw_dir`` holding the take ``stem`` (any audio extension, any Unicode form or case of the
+    extension, as :func:`helpers.prompts.take_key` matches them), or None."""
+    from .prompts import take_key
+
+    if not raw_dir.is_dir():
+        return None
+    key = take_key(stem)
+    for cand in sorted(raw_dir.iterdir()):
+        if (cand.is_file() and not cand.name.startswith(".") and cand.suffix.lower() in AUDIO_EXTS
+                and take_key(cand.name) == key):
+            return cand
     return None
 
 
@@ -477,15 +464,20 @@ class Studio:
             self._widget = w
         return self._widget
 
-    def show(self):
-        """Display the studio. Without a browser (papermill, nbval, CI) it says so; the notebook goes on."""
+    def show(self, continuing_with: str | Path | None = None):
+        """Display the studio. Without a browser (papermill, nbval, CI) it says so; the notebook goes on.
+
+        ``continuing_with``: the takes the notebook goes on with (its ``RAW_DIR``), named in that message.
+        """
         from IPython.display import display
 
+        goes_on = (f"The notebook continues with the takes in {continuing_with}." if continuing_with is not None
+                   else "The notebook continues without recording.")
         try:
             w = self.widget()
         except ImportError as err:
             print(f"The recording studio needs the 'anywidget' package ({err}). Install it: pip install anywidget. "
-                  "Continuing with the sample data.")
+                  + goes_on)
             return None
         print(f"Recording studio: {len(self.prompts)} prompts from {self.prompts_csv}, "
               f"{self.n_done} already recorded in {self.raw_dir}.")
@@ -493,7 +485,7 @@ class Studio:
             print(f"  ({len(self.skipped)} row(s) without a transcript are not offered: {', '.join(self.skipped)})")
         if not frontend_attached():
             print("No browser or microphone is attached to this kernel (papermill / nbval / CI): nothing can be "
-                  "recorded here. The notebook continues with the sample data. Open it in JupyterLab or Colab to record.")
+                  f"recorded here. {goes_on} Open it in JupyterLab or Colab to record.")
         display(w)
         return None
 

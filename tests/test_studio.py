@@ -171,12 +171,44 @@ def test_bad_prompt_files_say_what_to_fix(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope.csv.*filename,transcript"):
         st.Studio(tmp_path / "nope.csv", tmp_path / "raw")
     bad = tmp_path / "bad.csv"
-    bad.write_text("file,text\na.wav,hi\n")
-    with pytest.raises(ValueError, match="bad.csv has the columns \\['file', 'text'\\]"):
+    bad.write_text("name,words\na.wav,hi\n")
+    with pytest.raises(ValueError, match="bad.csv, line 1: no header naming a file column"):
         st.Studio(bad, tmp_path / "raw")
     dup = write_prompts(tmp_path / "dup.csv", [("take_001.wav", "a"), ("take_001.flac", "b")])
-    with pytest.raises(ValueError, match="line 3.*repeats"):
+    with pytest.raises(ValueError, match="lines 2 and 3 both name the take 'take_001'"):
         st.Studio(dup, tmp_path / "raw")
+    empty = write_prompts(tmp_path / "empty.csv", [("take_001.wav", "")])
+    with pytest.raises(ValueError, match="no row with a transcript"):
+        st.Studio(empty, tmp_path / "raw")
+
+
+def test_studio_reads_every_table_prep_reads(tmp_path):
+    """One reader: the headers, separators and layouts prep accepts, the studio accepts (issue 14)."""
+    from helpers import prep
+
+    tables = {"file_text.csv": "file,text\na.wav,Hello there.\nb.flac,Second one.\n",
+              "semicolon.csv": "filename;transcript\na.wav;Hello there.\nb.flac;Second one.\n",
+              "metadata.csv": "a|Hello there.|Hello there.\nb|Second one.|Second one.\n"}
+    for name, content in tables.items():
+        path = tmp_path / name
+        path.write_text(content, encoding="utf-8")
+        studio = st.Studio(path, tmp_path / "raw")
+        assert [(p.stem, p.text) for p in studio.prompts] == [("a", "Hello there."), ("b", "Second one.")], name
+        assert {k.rsplit(".", 1)[0]: v for k, v in prep.read_prompts(path).items()} == {
+            "a": "Hello there.", "b": "Second one."}, name
+    assert [p.save_name for p in st.Studio(tmp_path / "metadata.csv", tmp_path / "raw").prompts] == ["a.wav", "b.wav"]
+
+
+def test_a_take_saved_under_another_unicode_form_counts_as_done(tmp_path):
+    import unicodedata
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    prompts = write_prompts(tmp_path / "p.csv", [(unicodedata.normalize("NFC", "café_01.wav"), "A cafe."),
+                                                 ("take_02.wav", "Two.")])
+    sf.write(raw / unicodedata.normalize("NFD", "café_01.WAV"), np.zeros(SR, np.float32), SR)   # as macOS names it
+    studio = st.Studio(prompts, raw)
+    assert studio.n_done == 1 and studio.current.filename == "take_02.wav"
 
 
 def test_widget_messages_drive_the_studio(prompts, tmp_path):
@@ -208,6 +240,9 @@ def test_show_without_a_browser_says_so(prompts, tmp_path, capsys, monkeypatch):
     st.Studio(prompts, tmp_path / "raw").show()
     out = capsys.readouterr().out
     assert "No browser or microphone is attached" in out and "3 prompts" in out
+    assert "sample data" not in out and "continues without recording" in out
+    st.Studio(prompts, tmp_path / "raw").show(continuing_with=tmp_path / "my_takes")
+    assert f"continues with the takes in {tmp_path / 'my_takes'}" in capsys.readouterr().out
     monkeypatch.setenv("SPEECHLAB_FRONTEND", "browser")
     st.Studio(prompts, tmp_path / "raw").show()
     assert "No browser" not in capsys.readouterr().out

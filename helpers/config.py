@@ -192,6 +192,27 @@ class Config:
         return path
 
 
+def data_in_use(work: Path, raw_dir: Any = None) -> str:
+    """Which recordings this run works on, in words, for the setup banner: never "sample data" when it is not.
+
+    ``raw_dir`` (notebook 01's parameter), else ``$SPEECHLAB_RAW_DIR``, else what ``<work>/dataset/source.json``
+    (written by helpers.prep) says the dataset was built from.
+    """
+    sample_raw = (SAMPLE_DATA / "raw").resolve()
+    asked = raw_dir or os.environ.get(ENV_PREFIX + "RAW_DIR") or None
+    dataset = Path(work) / "dataset"
+    try:
+        source = json.loads((dataset / "source.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        source = None
+    if asked and Path(asked).expanduser().resolve() != sample_raw:
+        built = source and Path(source.get("raw_dir", "")) == Path(asked).expanduser().resolve()
+        return f"your takes in {asked}" + ("" if built else f" ({dataset} is not built from them yet: notebook 01 does that)")
+    if source and not source.get("sample"):
+        return f"your takes from {source.get('raw_dir')} ({dataset}, {source.get('usable', '?')} usable)"
+    return "the bundled sample takes (sample_data/: one synthetic voice)"
+
+
 def setup(notebook: str, profile: str = "quick", seed: int = 0, device: str | None = None,
           quiet: bool = False, **params: Any) -> Config:
     """Decide profile, device and precision, seed everything, print it all. Call once per notebook.
@@ -224,7 +245,8 @@ def setup(notebook: str, profile: str = "quick", seed: int = 0, device: str | No
                  seed=seed, work=work_dir(), versions=_versions(), params=dict(params))
     if not quiet:
         print(f"Speech Lab · {notebook}")
-        print(f"  profile   {cfg.profile}  ({'CPU, offline, sample data' if cfg.quick else 'GPU, hub models, real lengths'})")
+        print(f"  profile   {cfg.profile}  ({'CPU, offline, small sizes' if cfg.quick else 'GPU, hub models, real lengths'})")
+        print(f"  data      {data_in_use(cfg.work, params.get('raw_dir'))}")
         gpu = ""
         if device == "cuda":
             import torch

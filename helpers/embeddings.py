@@ -490,9 +490,11 @@ def load_reference_voices(sample_data: str | Path | None = None) -> list[dict[st
 
 
 def learner_takes(work: str | Path | None = None, splits: Iterable[str] | None = None) -> list[dict[str, Any]]:
-    """The learner's usable takes from notebook 01's dataset (built from ``sample_data`` if missing).
+    """The learner's usable takes from notebook 01's dataset (:func:`helpers.prep.ensure_dataset`).
 
-    Rows of ``manifest.jsonl`` with an absolute ``audio_path``; ``splits`` keeps only those splits.
+    Rows of ``manifest.jsonl`` with an absolute ``audio_path``; ``splits`` keeps only those splits. The dataset is
+    built from ``sample_data`` only when the learner asked for the sample (no ``SPEECHLAB_RAW_DIR`` and nothing of
+    the learner's in ``<work>/dataset``); a missing or empty dataset of the learner's own stops with the reason.
     """
     from .prep import ensure_dataset, load_manifest
 
@@ -501,8 +503,8 @@ def learner_takes(work: str | Path | None = None, splits: Iterable[str] | None =
         keep = set(splits)
         rows = [r for r in rows if r.get("split") in keep]
     if not rows:
-        raise ValueError("the dataset has no takes" + (f" in splits {sorted(set(splits))}" if splits else "")
-                         + ": re-run notebook 01 on your recordings.")
+        raise ValueError("the dataset has no usable takes" + (f" in splits {sorted(set(splits))}" if splits else "")
+                         + ": re-run notebook 01 on your recordings (its report.csv says why takes were excluded).")
     return rows
 
 

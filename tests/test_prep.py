@@ -225,3 +225,56 @@ def test_sample_dataset_is_recognised_and_a_learners_own_is_not(built, tmp_path)
         w.writerows(rows)
     assert not prep.is_sample_dataset(own)
     assert not prep.is_sample_dataset(tmp_path / "nothing")
+
+
+def _copy_takes(dst: Path, names=("take_001.flac", "take_005.wav", "take_023.ogg")) -> tuple[Path, Path]:
+    dst.mkdir(parents=True)
+    for name in names:
+        shutil.copy(RAW / name, dst / name)
+    table = dst.parent / "prompts.csv"
+    table.write_text("filename,transcript\n" + "".join(
+        line + "\n" for line in PROMPTS.read_text(encoding="utf-8").splitlines()[1:] if line.split(",")[0] in names),
+        encoding="utf-8")
+    return dst, table
+
+
+def test_no_silent_fallback_to_the_sample(tmp_path, monkeypatch) -> None:
+    """Issue 14: when the learner asked for their own takes, a missing, empty or other-source dataset stops with
+    the reason; the sample is built only when nobody asked for anything else."""
+    from helpers import embeddings as E
+    from helpers.config import data_in_use
+
+    work = tmp_path / "work"
+    raw, table = _copy_takes(tmp_path / "mine" / "raw")
+    monkeypatch.setenv("SPEECHLAB_RAW_DIR", str(raw))
+    with pytest.raises(prep.PrepError, match="No usable dataset .* from your takes in .*not\\s+used in their place"):
+        prep.ensure_dataset(work, progress=False)
+    with pytest.raises(prep.PrepError, match="not\\s+used in their place"):
+        E.learner_takes(work)
+    assert not (work / "dataset").exists()                       # nothing was built behind the learner's back
+    assert "is not built from them yet" in data_in_use(work)
+    res = prep.prepare(raw, table, work / "dataset", progress=False)
+    assert len(res.manifest) == 3 and prep.ensure_dataset(work, progress=False) == work / "dataset"
+    assert "your takes from" in data_in_use(work, raw) or "your takes in" in data_in_use(work, raw)
+    assert not prep.is_sample_dataset(work / "dataset")
+    # another raw folder asked for than the one the dataset was built from: stop
+    other, _ = _copy_takes(tmp_path / "other" / "raw", ("take_002.flac",))
+    monkeypatch.setenv("SPEECHLAB_RAW_DIR", str(other))
+    with pytest.raises(prep.PrepError, match="was built from .* but your takes are in"):
+        prep.ensure_dataset(work, progress=False)
+    # the learner's own dataset with nothing usable: stop, even with SPEECHLAB_RAW_DIR unset
+    monkeypatch.delenv("SPEECHLAB_RAW_DIR")
+    table.write_text("filename,transcript\ntake_001.flac,\ntake_005.wav,\ntake_023.ogg,\n", encoding="utf-8")
+    empty = prep.prepare(raw, table, work / "dataset", progress=False)
+    assert empty.manifest == [] and "3 missing_transcript" in empty.nothing_usable()
+    assert not (work / "dataset" / "hf").exists()                # no stale dataset of ours stands in
+    with pytest.raises(prep.PrepError, match="found no usable take"):
+        prep.ensure_dataset(work, progress=False)
+    assert prep.main(["--raw", str(raw), "--prompts", str(table), "--out", str(work / "dataset"), "--no-hf"]) == 3
+
+
+def test_pick_example_is_a_readable_take_of_any_folder(tmp_path) -> None:
+    raw, table = _copy_takes(tmp_path / "raw", ("take_034.wav", "take_005.wav"))   # 034 is the corrupt one
+    assert prep.pick_example(raw, table).name == "take_005.wav"
+    (raw / "take_005.wav").unlink()
+    assert prep.pick_example(raw, table) is None

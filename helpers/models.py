@@ -65,12 +65,38 @@ def _env_true(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in _TRUE
 
 
+def _hub_url():
+    endpoint = os.environ.get("HF_ENDPOINT", "").strip() or "https://huggingface.co"
+    return urlparse(endpoint if "://" in endpoint else "https://" + endpoint)
+
+
 def _hub_host() -> tuple[str, int]:
     """Host and port of the Hub: ``huggingface.co:443``, or those of ``$HF_ENDPOINT`` (a mirror)."""
-    endpoint = os.environ.get("HF_ENDPOINT", "").strip() or "https://huggingface.co"
-    url = urlparse(endpoint if "://" in endpoint else "https://" + endpoint)
+    url = _hub_url()
     port = url.port or (80 if url.scheme == "http" else 443)
     return url.hostname or "huggingface.co", port
+
+
+def _tls_context():
+    """A verifying TLS context that trusts what the Hub client would: the system store, certifi's
+    bundle and any ``REQUESTS_CA_BUNDLE`` / ``SSL_CERT_FILE`` / ``CURL_CA_BUNDLE``."""
+    import ssl
+
+    ctx = ssl.create_default_context()
+    extra = [os.environ.get(v) for v in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "CURL_CA_BUNDLE")]
+    try:
+        import certifi
+
+        extra.append(certifi.where())
+    except ImportError:  # pragma: no cover - certifi comes with requests
+        pass
+    for bundle in extra:
+        if bundle and os.path.isfile(bundle):
+            try:
+                ctx.load_verify_locations(cafile=bundle)
+            except (OSError, ValueError):  # a bad bundle: keep the others
+                pass
+    return ctx
 
 
 def _proxy_for(host: str) -> tuple[str, int] | None:
@@ -89,35 +115,49 @@ def _proxy_for(host: str) -> tuple[str, int] | None:
     return url.hostname, url.port or 3128
 
 
-def _probe(host: str, port: int, timeout: float) -> bool:
-    """TCP-connect to ``host:port`` (through the HTTPS proxy, with CONNECT, if one is set).
+def _probe(host: str, port: int, timeout: float, tls: bool = True) -> bool:
+    """TCP-connect to ``host:port`` (through the HTTPS proxy, with CONNECT, if one is set), then, for an
+    ``https`` Hub, complete a verified TLS handshake with it.
 
-    Runs in a daemon thread joined with a deadline, because name resolution
-    (``getaddrinfo``) does not honour socket timeouts and can hang for long.
+    The handshake is what tells a real Hub from a captive portal or a filtering middlebox: those accept
+    the TCP connection and then never speak TLS (or speak it with someone else's certificate), and the
+    Hub client would retry them for minutes. Runs in a daemon thread joined with a deadline, because
+    name resolution (``getaddrinfo``) does not honour socket timeouts and can hang for long.
     """
     result: dict[str, bool] = {}
     proxy = _proxy_for(host)
 
+    def handshake(sock: socket.socket) -> bool:
+        if not tls:
+            return True
+        sock.settimeout(timeout)
+        with _tls_context().wrap_socket(sock, server_hostname=host, do_handshake_on_connect=True):
+            return True
+
     def run() -> None:
         try:
             if proxy is None:
-                with socket.create_connection((host, port), timeout=timeout):
-                    result["ok"] = True
+                with socket.create_connection((host, port), timeout=timeout) as sock:
+                    result["connected"] = True
+                    result["ok"] = handshake(sock)
                 return
             with socket.create_connection(proxy, timeout=timeout) as sock:
+                result["connected"] = True
                 sock.sendall(f"CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode())
-                reply = sock.recv(64).decode("latin-1", "replace")
-                result["ok"] = bool(re.match(r"HTTP/\d(\.\d)? 2\d\d", reply))
-        except Exception:  # refused, unresolvable, timed out, or anything odd: not reachable
+                reply = sock.recv(4096).decode("latin-1", "replace")
+                result["ok"] = bool(re.match(r"HTTP/\d(\.\d)? 2\d\d", reply)) and handshake(sock)
+        except Exception:  # refused, unresolvable, timed out, TLS refused or wrong: not reachable
             result["ok"] = False
 
     worker = threading.Thread(target=run, name="speechlab-hub-probe", daemon=True)
     worker.start()
-    worker.join(timeout + 0.5)
+    worker.join(timeout + 0.5)  # the connection...
+    if worker.is_alive() and result.get("connected"):
+        worker.join(timeout)  # ...then the handshake, each within ``timeout``
     return result.get("ok", False)
 
 
-_REACHABLE: dict[tuple[str, int], bool] = {}
+_REACHABLE: dict[tuple[str, int, bool], bool] = {}
 
 
 def hub_reachable(timeout: float = 3.0) -> bool:
@@ -125,14 +165,17 @@ def hub_reachable(timeout: float = 3.0) -> bool:
 
     ``False`` at once if ``HF_HUB_OFFLINE`` or ``TRANSFORMERS_OFFLINE`` is set (the
     libraries' own offline switches). Otherwise one TCP connection to ``huggingface.co:443``
-    (or the host of ``$HF_ENDPOINT``; via ``$HTTPS_PROXY`` if set). The network answer
+    (or the host of ``$HF_ENDPOINT``; via ``$HTTPS_PROXY`` if set) and, for ``https``, a verified TLS
+    handshake: a captive portal that accepts TCP but not TLS counts as unreachable. The network answer
     is cached for the life of the process: call ``hub_reachable.cache_clear()`` to ask again.
     """
     if _env_true("HF_HUB_OFFLINE") or _env_true("TRANSFORMERS_OFFLINE"):
         return False
-    key = _hub_host()
+    host, port = _hub_host()
+    tls = _hub_url().scheme != "http"
+    key = (host, port, tls)
     if key not in _REACHABLE:
-        _REACHABLE[key] = _probe(key[0], key[1], timeout)
+        _REACHABLE[key] = _probe(host, port, timeout, tls=tls)
     return _REACHABLE[key]
 
 
@@ -201,7 +244,8 @@ def resolve(id_or_path: str | os.PathLike, *, param: str | None = None) -> str:
         return cached
     why = ("the Hugging Face Hub is switched off here (HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE is set) "
            if (_env_true("HF_HUB_OFFLINE") or _env_true("TRANSFORMERS_OFFLINE"))
-           else f"the Hugging Face Hub ({':'.join(map(str, _hub_host()))}) cannot be reached from this machine ")
+           else f"the Hugging Face Hub ({':'.join(map(str, _hub_host()))}) cannot be reached from this machine "
+                "(no connection, or one that does not speak TLS: a captive portal or login page) ")
     todo = _todo(text, param)
     if "/" in text:
         todo.append(f"if you meant a local folder: {path.resolve()} does not exist.")
@@ -210,11 +254,11 @@ def resolve(id_or_path: str | os.PathLike, *, param: str | None = None) -> str:
 
 # --- stand-ins ----------------------------------------------------------------------------
 
-def standin(name: str, rebuild: bool = False) -> Path:
+def standin(name: str, rebuild: bool = False, size: str = "small") -> Path:
     """Folder of the local stand-in ``name`` under ``work_dir()/models/standins``, built on first use.
 
     Names: ``speecht5_tts``, ``speecht5_hifigan``, ``spkrec-xvect-voxceleb``. Stand-ins
-    are randomly initialised, reduced-size copies of the real models' configurations,
+    are randomly initialised, reduced-size (``size="real"``: real-size) copies of the real models' configurations,
     saved in the real formats (see :mod:`helpers.standins`). Building takes seconds;
     it is atomic, so an interrupted build is simply redone.
     """
@@ -222,7 +266,7 @@ def standin(name: str, rebuild: bool = False) -> Path:
 
     if name not in _STANDIN_BUILDERS:
         raise KeyError(f"Unknown stand-in {name!r}: choose one of {sorted(_STANDIN_BUILDERS)}.")
-    return build(name, rebuild=rebuild)
+    return build(name, rebuild=rebuild, size=size)
 
 
 def is_standin(path: str | os.PathLike | None) -> bool:

@@ -142,8 +142,8 @@ def train_char_spm(dest_model: Path) -> Path:
 
 # --- builders ---------------------------------------------------------------------------
 
-def tts_config_kwargs() -> dict:
-    """``SpeechT5Config`` settings: the real ``microsoft/speecht5_tts`` ones, size reduced.
+def tts_config_kwargs(size: str = "small") -> dict:
+    """``SpeechT5Config`` settings: the real ``microsoft/speecht5_tts`` ones, size reduced (``size="real"``: not reduced).
 
     Kept as the real model: 80 mel bins, reduction factor 2, 512-d speaker embeddings,
     guided attention loss (2 heads, sigma 0.4, scale 10), relative positions up to 160,
@@ -151,7 +151,8 @@ def tts_config_kwargs() -> dict:
     Reduced: hidden 768 → 64, 12+6 layers → 2+2, 12 heads → 4, FFN 3072 → 128,
     pre-net 256 → 64 units, post-net 5×256 → 3×64.
     """
-    return dict(
+    _check_size(size)
+    kwargs = dict(
         vocab_size=81, hidden_size=64,
         encoder_layers=2, encoder_attention_heads=4, encoder_ffn_dim=128, encoder_layerdrop=0.1,
         decoder_layers=2, decoder_attention_heads=4, decoder_ffn_dim=128, decoder_layerdrop=0.1,
@@ -167,9 +168,26 @@ def tts_config_kwargs() -> dict:
         guided_attention_loss_sigma=0.4, guided_attention_loss_scale=10.0,
         use_cache=True, is_encoder_decoder=True,
     )
+    if size == "real":
+        kwargs.update(REAL_TTS_SIZE)
+    return kwargs
 
 
-def build_speecht5_tts(dest: Path) -> None:
+# The sizes of the real microsoft/speecht5_tts (its config.json): what size="real" builds.
+REAL_TTS_SIZE = dict(
+    hidden_size=768, encoder_layers=12, encoder_attention_heads=12, encoder_ffn_dim=3072,
+    decoder_layers=6, decoder_attention_heads=12, decoder_ffn_dim=3072,
+    speech_decoder_prenet_units=256, speech_decoder_postnet_layers=5, speech_decoder_postnet_units=256,
+)
+SIZES = ("small", "real")
+
+
+def _check_size(size: str) -> None:
+    if size not in SIZES:
+        raise ValueError(f"Unknown stand-in size {size!r}: choose one of {SIZES}.")
+
+
+def build_speecht5_tts(dest: Path, size: str = "small") -> None:
     """SpeechT5ForTextToSpeech + SpeechT5Processor (trained char tokenizer, real feature-extractor defaults)."""
     import tempfile
 
@@ -177,7 +195,7 @@ def build_speecht5_tts(dest: Path) -> None:
                               SpeechT5Processor, SpeechT5Tokenizer)
 
     _seed()
-    model = SpeechT5ForTextToSpeech(SpeechT5Config(**tts_config_kwargs()))
+    model = SpeechT5ForTextToSpeech(SpeechT5Config(**tts_config_kwargs(size)))
     model.save_pretrained(dest, safe_serialization=True)
     _flag_config(dest)
 
@@ -194,19 +212,21 @@ def build_speecht5_tts(dest: Path) -> None:
         processor.save_pretrained(dest)
     n = sum(p.numel() for p in model.parameters())
     _mark(dest, "speecht5_tts", "microsoft/speecht5_tts",
-          f"SpeechT5ForTextToSpeech, {n:,} parameters (real: ~144 M); hidden 64, 2+2 layers; "
+          f"SpeechT5ForTextToSpeech, {n:,} parameters (real: ~144 M); "
+          + ("hidden 64, 2+2 layers; " if size == "small" else "the real sizes (hidden 768, 12+6 layers); ") +
           f"character tokenizer trained locally on {len(CHARS)} characters (letters, apostrophe, "
           "punctuation, a few accented letters; no digits).")
 
 
-def build_speecht5_hifigan(dest: Path) -> None:
-    """SpeechT5HifiGan with the real upsampling (4·4·4·4 = 256 samples = 16 ms hop at 16 kHz), 64 channels in."""
+def build_speecht5_hifigan(dest: Path, size: str = "small") -> None:
+    """SpeechT5HifiGan with the real upsampling (4·4·4·4 = 256 samples = 16 ms hop at 16 kHz), 64 channels in
+    (``size="real"``: the real 512)."""
     import torch
     from transformers import SpeechT5HifiGan, SpeechT5HifiGanConfig
 
     _seed()
     config = SpeechT5HifiGanConfig(
-        model_in_dim=80, sampling_rate=16000, upsample_initial_channel=64,
+        model_in_dim=80, sampling_rate=16000, upsample_initial_channel=64 if size == "small" else 512,
         upsample_rates=[4, 4, 4, 4], upsample_kernel_sizes=[8, 8, 8, 8],
         resblock_kernel_sizes=[3, 7, 11], resblock_dilation_sizes=[[1, 3, 5], [1, 3, 5], [1, 3, 5]],
         initializer_range=0.01, leaky_relu_slope=0.1, normalize_before=True,
@@ -223,12 +243,14 @@ def build_speecht5_hifigan(dest: Path) -> None:
     _flag_config(dest)
     n = sum(p.numel() for p in vocoder.parameters())
     _mark(dest, "speecht5_hifigan", "microsoft/speecht5_hifigan",
-          f"SpeechT5HifiGan, {n:,} parameters (real: ~14 M); upsample_initial_channel 64 (real 512), "
+          f"SpeechT5HifiGan, {n:,} parameters (real: ~14 M); upsample_initial_channel "
+          f"{config.upsample_initial_channel} (real 512), "
           "same upsample rates (product 256 = 16 ms hop), normalize_before stats are fixed made-up values.")
 
 
 XVECT_N_SPEAKERS = 16  # real: 7205 VoxCeleb speakers; a small classifier keeps the folder tiny
 XVECT_CHANNELS = [128, 128, 128, 128, 384]  # real: [512, 512, 512, 512, 1500]
+XVECT_REAL = {"channels": [512, 512, 512, 512, 1500], "n_speakers": 7205}  # size="real"
 
 XVECT_HPARAMS = """# ############################################################################
 # Speech Lab STAND-IN for speechbrain/spkrec-xvect-voxceleb (see SPEECHLAB_STANDIN.md)
@@ -296,7 +318,7 @@ pretrainer: !new:speechbrain.utils.parameter_transfer.Pretrainer
 """
 
 
-def build_xvect(dest: Path) -> None:
+def build_xvect(dest: Path, size: str = "small") -> None:
     """A ``speechbrain/spkrec-xvect-voxceleb``-shaped folder: hyperparams.yaml + the four checkpoint files."""
     import torch
     from speechbrain.dataio.encoder import CategoricalEncoder
@@ -304,11 +326,13 @@ def build_xvect(dest: Path) -> None:
     from speechbrain.processing.features import InputNormalization
 
     _seed()
+    channels = XVECT_CHANNELS if size == "small" else XVECT_REAL["channels"]
+    n_speakers = XVECT_N_SPEAKERS if size == "small" else XVECT_REAL["n_speakers"]
     act = torch.nn.LeakyReLU
-    emb = Xvector(in_channels=24, activation=act, tdnn_blocks=5, tdnn_channels=XVECT_CHANNELS,
+    emb = Xvector(in_channels=24, activation=act, tdnn_blocks=5, tdnn_channels=channels,
                   tdnn_kernel_sizes=[5, 3, 3, 1, 1], tdnn_dilations=[1, 2, 3, 1, 1], lin_neurons=512)
     clf = Classifier(input_shape=[None, None, 512], activation=act, lin_blocks=1, lin_neurons=512,
-                     out_neurons=XVECT_N_SPEAKERS)
+                     out_neurons=n_speakers)
     # Global embedding statistics, as the real checkpoint holds: gathered from the
     # (random) model's own embeddings of random noise.
     norm = InputNormalization(norm_type="global", std_norm=False)
@@ -322,23 +346,64 @@ def build_xvect(dest: Path) -> None:
     torch.save(clf.state_dict(), dest / "classifier.ckpt")
     norm._save(dest / "mean_var_norm_emb.ckpt")
     enc = CategoricalEncoder()
-    enc.update_from_iterable([f"standin{i:03d}" for i in range(XVECT_N_SPEAKERS)])
+    enc.update_from_iterable([f"standin{i:04d}" for i in range(n_speakers)])
     enc.save(dest / "label_encoder.txt")
     (dest / "hyperparams.yaml").write_text(
         XVECT_HPARAMS.format(pretrained_path="speechlab/spkrec-xvect-voxceleb-standin",
-                             n_speakers=XVECT_N_SPEAKERS, channels=XVECT_CHANNELS),
+                             n_speakers=n_speakers, channels=channels),
         encoding="utf-8")
     n = sum(p.numel() for p in emb.parameters())
     _mark(dest, "spkrec-xvect-voxceleb", "speechbrain/spkrec-xvect-voxceleb",
-          f"SpeechBrain Xvector, {n:,} embedding parameters (real: ~4.2 M); TDNN channels {XVECT_CHANNELS} "
+          f"SpeechBrain Xvector, {n:,} embedding parameters (real: ~4.2 M); TDNN channels {channels} "
           f"(real [512, 512, 512, 512, 1500]); 512-d embeddings like the real one; classifier over "
-          f"{XVECT_N_SPEAKERS} made-up speakers (real: 7205 VoxCeleb speakers).")
+          f"{n_speakers} made-up speakers (real: 7205 VoxCeleb speakers).")
 
 
-BUILDERS: dict[str, Callable[[Path], None]] = {
+W2V2_VOCAB = ["<pad>", "<s>", "</s>", "<unk>", "|", *"ETAONIHSRDLUMWCFGYPBVK'XJQZ"]  # the real 32 labels
+
+
+def build_wav2vec2(dest: Path, size: str = "small") -> None:
+    """A ``facebook/wav2vec2-base-960h``-shaped folder: Wav2Vec2ForCTC + processor (the real 32-label
+    character vocabulary, the real feature-extractor settings). Real size: 12 layers of 768 (~94 M)."""
+    import json as _json
+
+    from transformers import (Wav2Vec2Config, Wav2Vec2CTCTokenizer, Wav2Vec2FeatureExtractor,
+                              Wav2Vec2ForCTC, Wav2Vec2Processor)
+
+    _seed()
+    kwargs = dict(vocab_size=len(W2V2_VOCAB), pad_token_id=0, bos_token_id=1, eos_token_id=2,
+                  ctc_loss_reduction="sum", do_stable_layer_norm=False, feat_extract_norm="group")
+    if size == "small":
+        kwargs.update(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128,
+                      conv_dim=(32,) * 7, num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=4)
+    model = Wav2Vec2ForCTC(Wav2Vec2Config(**kwargs))
+    model.save_pretrained(dest, safe_serialization=True)
+    _flag_config(dest)
+    vocab = dest / "vocab.json"
+    vocab.write_text(_json.dumps({c: i for i, c in enumerate(W2V2_VOCAB)}), encoding="utf-8")
+    tokenizer = Wav2Vec2CTCTokenizer(str(vocab), unk_token="<unk>", pad_token="<pad>", word_delimiter_token="|")
+    fe = Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=16000, padding_value=0.0, do_normalize=True,
+                                  return_attention_mask=False)
+    Wav2Vec2Processor(feature_extractor=fe, tokenizer=tokenizer).save_pretrained(dest)
+    n = sum(p.numel() for p in model.parameters())
+    _mark(dest, "wav2vec2-base-960h", "facebook/wav2vec2-base-960h",
+          f"Wav2Vec2ForCTC, {n:,} parameters (real: ~94 M); the real 32-label character vocabulary.")
+
+
+BUILDERS: dict[str, Callable[..., None]] = {
     "speecht5_tts": build_speecht5_tts,
     "speecht5_hifigan": build_speecht5_hifigan,
     "spkrec-xvect-voxceleb": build_xvect,
+    "wav2vec2-base-960h": build_wav2vec2,
+}
+
+
+# The hub repository each stand-in stands in for (what :func:`place_in_hub_cache` files it under).
+HUB_IDS: dict[str, str] = {
+    "speecht5_tts": "microsoft/speecht5_tts",
+    "speecht5_hifigan": "microsoft/speecht5_hifigan",
+    "spkrec-xvect-voxceleb": "speechbrain/spkrec-xvect-voxceleb",
+    "wav2vec2-base-960h": "facebook/wav2vec2-base-960h",
 }
 
 
@@ -349,8 +414,13 @@ def standins_dir() -> Path:
     return work_dir() / "models" / "standins"
 
 
-def build(name: str, rebuild: bool = False) -> Path:
+def build(name: str, rebuild: bool = False, size: str = "small") -> Path:
     """Build stand-in ``name`` (if missing, or always with ``rebuild``) atomically; return its folder.
+
+    ``size="small"`` (the default: seconds on a CPU, a few MB) or ``size="real"``: the real model's
+    sizes (SpeechT5 ~144 M parameters, HiFi-GAN ~13 M, x-vector ~4 M + 7205 classes), still random,
+    for rehearsing the ``full`` profile's memory and speed on a GPU without the Hub
+    (``scripts/rehearse_full.py``). Real-size ones live in ``standins/real/<name>``.
 
     The folder is written under a temporary name and renamed into place only when
     complete, so an interrupted build never leaves a half stand-in that looks valid.
@@ -359,13 +429,44 @@ def build(name: str, rebuild: bool = False) -> Path:
 
     if name not in BUILDERS:
         raise KeyError(f"Unknown stand-in {name!r}: choose one of {sorted(BUILDERS)}.")
-    dest = standins_dir() / name
+    _check_size(size)
+    dest = standins_dir() / name if size == "small" else standins_dir() / "real" / name
     if (dest / MARKER_FILE).exists() and not rebuild:
         return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
     with atomic_dir(dest) as tmp, _quiet_progress():
-        BUILDERS[name](tmp)
+        BUILDERS[name](tmp, size=size)
         tmp.chmod(0o755)  # mkdtemp makes it owner-only; a model folder is ordinary data
     return dest
+
+
+def place_in_hub_cache(name: str, folder: Path, cache_dir: Path) -> Path:
+    """File stand-in ``folder`` in a Hugging Face cache (``cache_dir``, the layout of ``$HF_HUB_CACHE``)
+    as the snapshot of its hub repository (:data:`HUB_IDS`); return the snapshot folder.
+
+    Offline, :func:`helpers.models.resolve` answers a hub id with its snapshot in the local cache, so with
+    ``HF_HUB_CACHE=cache_dir`` every notebook cell that names ``microsoft/speecht5_tts`` (and the others)
+    loads the stand-in through its unchanged code path. Files are hard-linked where possible (else copied).
+    """
+    import os
+    import shutil
+
+    repo = HUB_IDS[name]
+    repo_dir = Path(cache_dir) / ("models--" + repo.replace("/", "--"))
+    revision = "0" * 40  # a made-up commit: the snapshot is ours, not the Hub's
+    snap = repo_dir / "snapshots" / revision
+    if snap.exists():
+        shutil.rmtree(snap)
+    snap.mkdir(parents=True)
+    for src in Path(folder).iterdir():
+        if src.is_file():
+            try:
+                os.link(src, snap / src.name)
+            except OSError:
+                shutil.copy2(src, snap / src.name)
+    (repo_dir / "refs").mkdir(exist_ok=True)
+    (repo_dir / "refs" / "main").write_text(revision)
+    return snap
 
 
 @contextmanager
@@ -393,6 +494,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("names", nargs="*",
                     help=f"stand-ins to build (default: all): {', '.join(BUILDERS)}")
     ap.add_argument("--rebuild", action="store_true", help="rebuild even if already built")
+    ap.add_argument("--size", choices=SIZES, default="small",
+                    help="small (default; seconds, a few MB) or real (the real models' sizes, random weights)")
     args = ap.parse_args(argv)
     names = args.names or list(BUILDERS)
     unknown = [n for n in names if n not in BUILDERS]
@@ -400,7 +503,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"unknown stand-in(s) {unknown}; choose from {list(BUILDERS)}")
     for name in names:
         t0 = time.perf_counter()
-        path = build(name, rebuild=args.rebuild)
+        path = build(name, rebuild=args.rebuild, size=args.size)
         print(f"{name:24s} {size_mb(path):6.2f} MB  {time.perf_counter() - t0:5.1f} s  {path}")
     return 0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import os
 import re
 import subprocess
@@ -160,7 +161,7 @@ def test_installed_torch_and_torchaudio_load_together():
 
 
 # ---------- make run -----------------------------------------------------------------------------
-def test_run_series_writes_executed_notebooks_html_and_results(tmp_path):
+def test_run_series_writes_executed_notebooks_html_and_results(tmp_path, capsys):
     """The machinery behind `make run`, on a one-cell notebook in a scratch copy of notebooks/."""
     import nbformat
 
@@ -197,3 +198,41 @@ def test_run_series_writes_executed_notebooks_html_and_results(tmp_path):
     assert data["_run"]["notebooks"]["01_demo"]["status"] == "ok"
     assert data["_run"]["notebooks"]["02_broken"]["status"].startswith("FAILED")
     assert (latest / "01_demo.ipynb").exists() and (latest / "01_demo.html").stat().st_size > 10_000
+    out = capsys.readouterr().out
+    assert "no time limit per cell" in out  # make run's default: a slow machine is not a failure
+    assert re.search(r"=== \[1/2\] 01_demo started at \d\d:\d\d:\d\d", out)
+    assert re.search(r"=== \[1/2\] 01_demo ok after \d+ s", out)
+    assert re.search(r"=== \[2/2\] 02_broken FAILED: .*boom.* after \d+ s", out)
+
+
+def test_run_series_cell_limit_names_the_cell_and_the_fix(tmp_path, capsys):
+    """With --timeout, a cell that runs past it is reported by number and first line, with what to do."""
+    import nbformat
+
+    from scripts import run_series
+
+    fake_root = tmp_path / "repo"
+    (fake_root / "notebooks").mkdir(parents=True)
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("x = 1"),
+                nbformat.v4.new_code_cell("# a long training cell\nimport time\ntime.sleep(60)")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, fake_root / "notebooks" / "03_slow.ipynb")
+    env_before = os.environ.get("SPEECHLAB_RESULTS")
+    old_root = run_series.ROOT
+    run_series.ROOT = fake_root
+    t0 = time.perf_counter()
+    try:
+        code = run_series.main(["--runs", str(tmp_path / "runs"), "--timeout", "3"])
+    finally:
+        run_series.ROOT = old_root
+        if env_before is None:
+            os.environ.pop("SPEECHLAB_RESULTS", None)
+        else:
+            os.environ["SPEECHLAB_RESULTS"] = env_before
+    assert code == 1 and time.perf_counter() - t0 < 50  # gave up after the limit, not after the sleep
+    out = capsys.readouterr().out
+    assert "3 s per cell" in out
+    status = json.loads((tmp_path / "runs" / "latest" / "results.json").read_text())["_run"]["notebooks"]["03_slow"]
+    assert "code cell 2 (`import time`) of 03_slow.ipynb ran longer than the per-cell limit of 3 s" in status["status"]
+    assert "without --timeout" in status["status"] and "Traceback" not in status["status"]

@@ -305,3 +305,72 @@ def test_packaged_silero_loads():
     vad = torch.jit.load(str(models.packaged("silero-vad")), map_location="cpu")
     prob = vad(torch.zeros(512), 16000).item()
     assert 0.0 <= prob <= 1.0
+
+
+# --- a captive portal: TCP connects, TLS never happens ---------------------------------------
+
+@pytest.fixture
+def portal():
+    """A loopback TCP server that accepts connections and then does not speak TLS, like a captive
+    portal or a hotel login page. ``mode``: "silent" (never answers) or "http" (answers a plain-HTTP
+    redirect and closes). Serves at most 50 connections, and stops with the test."""
+    import socketserver
+    import threading
+
+    state = {"mode": "silent", "connections": 0}
+
+    class Handler(socketserver.BaseRequestHandler):
+        def handle(self):
+            state["connections"] += 1
+            if state["mode"] == "http":
+                self.request.recv(1024)
+                self.request.sendall(b"HTTP/1.1 302 Found\r\nLocation: http://login.portal/\r\nContent-Length: 0\r\n\r\n")
+            else:
+                self.request.settimeout(15)
+                try:
+                    self.request.recv(1024)  # read the ClientHello, answer nothing
+                    time.sleep(12)
+                except OSError:
+                    pass
+
+    class Server(socketserver.ThreadingTCPServer):
+        daemon_threads = True
+        allow_reuse_address = True
+
+    server = Server(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+    thread.start()
+    state["port"] = server.server_address[1]
+    yield state
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("mode", ["silent", "http"])
+def test_captive_portal_hub_fails_fast_with_resolve_message(portal, mode, monkeypatch, tmp_path):
+    """HF_ENDPOINT at a server that accepts TCP but not TLS: resolve says so within 10 s (not minutes)."""
+    for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))  # nothing cached
+    monkeypatch.setenv("HF_ENDPOINT", f"https://127.0.0.1:{portal['port']}")
+    portal["mode"] = mode
+    t0 = time.perf_counter()
+    with pytest.raises(ModelUnavailableError) as err:
+        models.resolve("microsoft/speecht5_tts", param="TTS_MODEL")
+    took = time.perf_counter() - t0
+    assert took <= 10, f"took {took:.1f} s"
+    assert portal["connections"] >= 1  # the probe really connected: TCP alone is not "reachable"
+    msg = str(err.value)
+    assert f"127.0.0.1:{portal['port']}" in msg and "cannot be reached" in msg and "captive portal" in msg
+    assert "TTS_MODEL" in msg
+
+
+def test_plain_http_mirror_needs_no_tls(portal, monkeypatch):
+    """An http:// mirror (HF_ENDPOINT without TLS) is judged by its TCP connection alone."""
+    for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{portal['port']}")
+    portal["mode"] = "http"
+    assert models.hub_reachable(timeout=2.0) is True
+    monkeypatch.setenv("HF_ENDPOINT", f"https://127.0.0.1:{portal['port']}")
+    assert models.hub_reachable(timeout=2.0) is False

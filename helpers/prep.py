@@ -48,6 +48,7 @@ import numpy as np
 
 from . import audio as A
 from . import prompts as P
+from . import rawsafe as R
 from .files import atomic_dir, write_json, write_text, write_wav
 from .text import normalize_for_tts
 
@@ -438,117 +439,6 @@ def _source_key(path: Path) -> dict[str, Any]:
         return {"size": None, "mtime_ns": None}
 
 
-# ---- raw is sacred: where prep may write, and what it may overwrite or delete
-
-def _inside(a: Path, b: Path) -> bool:
-    """True if path ``a`` is ``b`` or lies inside it, comparing existing folders by identity (symlinks, bind
-    mounts, case-insensitive file systems) and the rest by resolved path."""
-    a, b = Path(os.path.abspath(a)), Path(os.path.abspath(b))
-    if b.exists():
-        for x in (a, *a.parents):
-            try:
-                if x.exists() and os.path.samefile(x, b):
-                    return True
-            except OSError:
-                continue
-    ra, rb = a.resolve(), b.resolve()
-    return ra == rb or rb in ra.parents
-
-
-def _check_layout(raw_dir: Path, out_dir: Path, prompts_path: Path) -> None:
-    if out_dir.exists() and not out_dir.is_dir():
-        raise PrepError(f"{out_dir}: --out is a file, not a folder. Give a folder for the dataset "
-                        "(it is created if missing), e.g. work/dataset.")
-    if _inside(out_dir, raw_dir):
-        raise PrepError(f"{out_dir}: the output folder is (or is inside) the raw folder {raw_dir}; prep never writes "
-                        "there. Choose an --out outside it, e.g. work/dataset.")
-    for sub in ("wavs", ".state", "hf"):
-        if _inside(raw_dir, out_dir / sub):
-            raise PrepError(f"{raw_dir}: the raw folder is where prep would write its {sub}/ (--out {out_dir}); "
-                            "your takes would be overwritten or deleted. Choose another --out, e.g. "
-                            f"{out_dir.parent / (out_dir.name + '_dataset')}.")
-    for name in OUTPUT_FILES:
-        if prompts_path.exists() and (out_dir / name).exists() and os.path.samefile(prompts_path, out_dir / name):
-            raise PrepError(f"{prompts_path}: the prompts table is prep's own output {name} in {out_dir}. "
-                            "Pass your own table with --prompts.")
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _readable(path: Path, umask: int) -> None:
-    """Atomic writes come from mkstemp/mkdtemp (mode 0600/0700): give outputs the modes a plain write would."""
-    try:
-        if path.is_dir():
-            os.chmod(path, 0o777 & ~umask)
-            for p in path.rglob("*"):
-                os.chmod(p, (0o777 if p.is_dir() else 0o666) & ~umask)
-        elif path.exists():
-            os.chmod(path, 0o666 & ~umask)
-    except OSError:
-        pass
-
-
-class _State:
-    """``<out>/.state/``: per take, the key of its last processing, its row, and the file prep wrote for it
-    (path, size, mtime). Only files recorded here are ever overwritten or deleted."""
-
-    def __init__(self, out_dir: Path):
-        self.out_dir = out_dir
-        self.root = out_dir / ".state"
-        self.takes_dir = self.root / "takes"
-        self.legacy = sorted(p for p in self.root.glob("*.json") if p.name != "outputs.json") \
-            if self.root.is_dir() else []
-
-    def _file(self, take_id: str) -> Path:
-        return self.takes_dir / f"{take_id}.json"
-
-    def load(self, take_id: str) -> dict[str, Any] | None:
-        for f in (self._file(take_id), self.root / f"{take_id}.json"):
-            if f.is_file():
-                try:
-                    data = json.loads(f.read_text(encoding="utf-8"))
-                    if isinstance(data, dict) and "row" in data:
-                        return data
-                except (OSError, json.JSONDecodeError):
-                    return None
-        return None
-
-    def owns_wav(self, take_id: str, wav: Path) -> bool:
-        st = self.load(take_id)
-        if not st:
-            return False
-        wrote = st.get("wrote")
-        if wrote:
-            return wrote.get("path") == f"wavs/{wav.name}"
-        return st.get("row", {}).get("path") == f"wavs/{wav.name}"  # written by an older prep
-
-    def owns_outputs(self) -> bool:
-        return (self.root / "outputs.json").is_file() or bool(self.legacy)
-
-    def known_ids(self) -> set[str]:
-        ids = {p.stem for p in self.takes_dir.glob("*.json")} if self.takes_dir.is_dir() else set()
-        return ids | {p.stem for p in self.legacy}
-
-
-def _check_ownership(out_dir: Path, state: _State, ids: list[str]) -> None:
-    """Stop before writing anything if a file prep would write exists and was not written by prep."""
-    foreign = [out_dir / "wavs" / f"{i}.wav" for i in ids
-               if (out_dir / "wavs" / f"{i}.wav").exists() and not state.owns_wav(i, out_dir / "wavs" / f"{i}.wav")]
-    if not state.owns_outputs():
-        foreign += [out_dir / n for n in OUTPUT_FILES if (out_dir / n).exists()]
-    hf = out_dir / "hf"
-    if hf.exists() and not (hf / "speechlab_manifest.sha").exists():
-        foreign.append(hf)
-    if foreign:
-        shown = ", ".join(str(p) for p in foreign[:4]) + (f" and {len(foreign) - 4} more" if len(foreign) > 4 else "")
-        raise PrepError(f"{out_dir}: {shown} already exist(s) and were not written by prep; it would replace them. "
-                        "Choose an empty or new --out folder (or move those files away).")
-
-
 def prepare(raw_dir: str | Path, prompts_csv: str | Path | None, out_dir: str | Path,
             settings: PrepSettings = PrepSettings(), progress: bool = True, vocab: set[str] | None = None,
             write_hf: bool = True) -> PrepResult:
@@ -569,11 +459,11 @@ def prepare(raw_dir: str | Path, prompts_csv: str | Path | None, out_dir: str | 
             raise PrepError(f"{raw_dir}: no prompts table given and none found ({', '.join(P.TABLE_NAMES)} in the "
                             "folder or its parent). Pass --prompts with a filename,transcript CSV.")
     prompts_path = Path(prompts_csv)
-    _check_layout(raw_dir, out_dir, prompts_path)
     try:
+        R.check_layout(raw_dir, out_dir, prompts_path, OUTPUT_FILES)
         table = P.read_prompts(prompts_path)
         takes = P.pair_takes(raw_dir, table)
-    except P.PromptsError as err:
+    except (P.PromptsError, R.OutputFolderError) as err:
         raise PrepError(str(err)) from None
     if not takes:
         raise PrepError(f"{raw_dir}: no audio files ({', '.join(AUDIO_EXTENSIONS)}) and no prompts. Check the folder.")
@@ -581,10 +471,13 @@ def prepare(raw_dir: str | Path, prompts_csv: str | Path | None, out_dir: str | 
     _, _, hidden = P.list_audio(raw_dir)
     if hidden:
         notes.append(f"{len(hidden)} hidden file(s) skipped (e.g. {hidden[0].name}: macOS metadata, not a take)")
-    state = _State(out_dir)
-    _check_ownership(out_dir, state, [t.id for t in takes])
+    state = R.State(out_dir)
+    try:
+        R.check_ownership(out_dir, state, [t.id for t in takes], OUTPUT_FILES)
+    except R.OutputFolderError as err:
+        raise PrepError(str(err)) from None
     wav_dir = out_dir / "wavs"
-    umask = _umask()
+    umask = R.umask()
     try:
         wav_dir.mkdir(parents=True, exist_ok=True)
         state.takes_dir.mkdir(parents=True, exist_ok=True)
@@ -601,7 +494,7 @@ def prepare(raw_dir: str | Path, prompts_csv: str | Path | None, out_dir: str | 
 
 
 def _run(raw_dir: Path, prompts_path: Path, out_dir: Path, table: P.PromptTable, takes: list[P.Take],
-         state: _State, settings: PrepSettings, progress: bool, vocab: set[str] | None, write_hf: bool,
+         state: R.State, settings: PrepSettings, progress: bool, vocab: set[str] | None, write_hf: bool,
          notes: list[str], umask: int) -> PrepResult:
     from tqdm.auto import tqdm
 
@@ -631,7 +524,7 @@ def _run(raw_dir: Path, prompts_path: Path, out_dir: Path, table: P.PromptTable,
         wrote = None
         if out is not None:
             write_wav(wav, out, settings.target_sr)
-            _readable(wav, umask)
+            R.make_readable(wav, umask)
             st = wav.stat()
             wrote = {"path": f"wavs/{wav.name}", "size": st.st_size, "mtime_ns": st.st_mtime_ns}
             row["path"] = wrote["path"]
@@ -642,7 +535,7 @@ def _run(raw_dir: Path, prompts_path: Path, out_dir: Path, table: P.PromptTable,
         processed += 1
         raw_seconds += row.get("raw_duration_s", 0.0) or 0.0
         processed_seconds += row.get("raw_duration_s", 0.0) or 0.0
-    _forget_stale(out_dir, state, {r["id"] for r in rows})
+    R.forget_stale(out_dir, state, {r["id"] for r in rows})
 
     ok_rows = [r for r in rows if r["verdict"] == "ok"]
     splits = assign_splits([r["id"] for r in ok_rows], settings.eval_fraction)
@@ -662,33 +555,15 @@ def _run(raw_dir: Path, prompts_path: Path, out_dir: Path, table: P.PromptTable,
         "table": table.describe(), "notes": notes})
     write_json(state.root / "outputs.json", {"files": list(OUTPUT_FILES) + (["hf"] if write_hf else [])})
     for name in OUTPUT_FILES:
-        _readable(out_dir / name, umask)
+        R.make_readable(out_dir / name, umask)
     hf = out_dir / "hf"
     if write_hf and manifest:
         _write_hf(out_dir, manifest, settings.target_sr)
-        _readable(hf, umask)
+        R.make_readable(hf, umask)
     elif write_hf and (hf / "speechlab_manifest.sha").exists():
         shutil.rmtree(hf)  # nothing usable: no stale dataset of ours may stand in for this one
     return PrepResult(out_dir, rows, manifest, time.perf_counter() - t0, processed, reused, raw_seconds,
                       processed_seconds, settings, notes)
-
-
-def _forget_stale(out_dir: Path, state: _State, ids: set[str]) -> None:
-    """Takes that left the folder lose what prep wrote for them: the WAV its state records (only if it is still
-    the file prep wrote, same size) and the state itself. Nothing is found by pattern in the output folders."""
-    for take_id in sorted(state.known_ids() - ids):
-        st = state.load(take_id) or {}
-        wrote = st.get("wrote") or ({"path": st["row"]["path"]} if st.get("row", {}).get("path") else None)
-        if wrote:
-            wav = out_dir / wrote["path"]
-            if wav.is_file() and ("size" not in wrote or wav.stat().st_size == wrote["size"]):
-                wav.unlink()
-        for f in (state.takes_dir / f"{take_id}.json", state.root / f"{take_id}.json"):
-            if f.is_file():
-                f.unlink()
-    for f in state.legacy:  # an older prep's per-take state, replaced by .state/takes/
-        if f.is_file() and f.stem in ids:
-            f.unlink()
 
 
 REPORT_COLUMNS = ["id", "file", "verdict", "reason", "warnings", "split", "sample_rate", "channels", "raw_duration_s",

@@ -214,8 +214,11 @@ _PREP_ADVICE = {
 }
 
 
-def prep_check(audio: np.ndarray, sample_rate: int, text: str, report: TakeReport | None = None) -> dict[str, Any] | None:
+def prep_check(audio: np.ndarray, sample_rate: int, text: str, report: TakeReport | None = None,
+               settings: Any = None) -> dict[str, Any] | None:
     """Run notebook 01's own pipeline (:func:`helpers.prep.process_take`) on a take, as prep will later.
+
+    ``settings``: the notebook's :class:`helpers.prep.PrepSettings` (trim method, limits); None: prep's defaults.
 
     Adds its exclusion reason and warnings to ``report`` (without repeating what :func:`assess_take`
     already said) and returns its report row; None if ``helpers.prep`` cannot be used here.
@@ -231,7 +234,7 @@ def prep_check(audio: np.ndarray, sample_rate: int, text: str, report: TakeRepor
     with tempfile.TemporaryDirectory(prefix="speechlab-studio-") as d:
         path = Path(d) / "take.wav"
         sf.write(path, audio, sample_rate, subtype="PCM_16")
-        row, _ = prep.process_take(path, text, prep.PrepSettings())
+        row, _ = prep.process_take(path, text, settings if settings is not None else prep.PrepSettings())
     keep = {k: row.get(k) for k in ("verdict", "reason", "warnings", "snr_db", "chars_per_s", "speech_s") if k in row}
     if report is not None:
         report.prep = keep
@@ -330,7 +333,7 @@ class Studio:
     """
 
     def __init__(self, prompts_csv: str | Path, raw_dir: str | Path, sample_rate: int | None = 44100,
-                 limits: TakeLimits = TakeLimits(), use_prep: bool = True):
+                 limits: TakeLimits = TakeLimits(), use_prep: bool = True, prep_settings: Any = None):
         self.prompts_csv = Path(prompts_csv)
         self.raw_dir = Path(raw_dir).expanduser()
         if self.raw_dir.exists() and not self.raw_dir.is_dir():
@@ -340,6 +343,7 @@ class Studio:
         self.sample_rate = sample_rate
         self.limits = limits
         self.use_prep = use_prep          # also ask notebook 01's pipeline (helpers.prep) for its verdict
+        self.prep_settings = prep_settings  # ... with the notebook's PrepSettings (None: prep's defaults)
         self.index = self.next_undone(0)
         if self.index is None:
             self.index = len(self.prompts) - 1
@@ -404,7 +408,7 @@ class Studio:
         self.pending, self.pending_rate = x, rate
         self.report = assess_take(x, rate, text=self.current.text, limits=self.limits)
         if self.use_prep:
-            prep_check(x, rate, self.current.text, self.report)
+            prep_check(x, rate, self.current.text, self.report, self.prep_settings)
         return self.report
 
     def target(self) -> Path:

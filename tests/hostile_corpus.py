@@ -6,7 +6,8 @@ broken files, odd names, odd transcripts) with its prompts table, and returns th
 Excel), layouts that would endanger the raw folder, and inputs that must stop with a message; each has the exit
 status and a fragment of the message it must print.
 
-Everything is synthetic and small (16 kHz, ~2 s per take) so the whole corpus runs in seconds on 2 cores.
+Every take is made from one bundled sample take (a TTS voice, ~4.7 s at 16 kHz), so any trim method finds its
+speech, and the whole corpus runs in seconds on 2 cores.
 """
 
 from __future__ import annotations
@@ -23,22 +24,31 @@ import numpy as np
 import soundfile as sf
 
 SR = 16_000
-SENTENCE = "A short test sentence."       # 22 characters over ~1.5 s of speech: 15 characters/s
 RNG_SEED = 14
+# The voice: one bundled sample take (a real TTS voice, so every trim method - energy, Silero VAD, hybrid - finds
+# its speech), cropped to the speech plus 0.3 s and resampled to 16 kHz. Its transcript fits its length (20 chars/s).
+VOICE_TAKE = "take_011.flac"
+SENTENCE = "Sheep grazed quietly on the hillside while a cheerful shepherd played an old fiddle."
+SAMPLE_RAW = Path(__file__).resolve().parents[1] / "sample_data" / "raw"
+_VOICE: dict[int, np.ndarray] = {}
 
 
-def speech(sr: int = SR, speech_s: float = 1.5, lead_s: float = 0.3, tail_s: float = 0.3, level: float = 0.3,
-           seed: int = 0) -> np.ndarray:
-    """Room noise (-60 dBFS) around a speech-like voiced burst: harmonics of 140 Hz, syllable-rate envelope."""
+def speech(sr: int = SR, seed: int = 0) -> np.ndarray:
+    """The sample voice reading SENTENCE (~4.7 s, mono float32) at ``sr``; ``seed`` adds a little different noise."""
+    if sr not in _VOICE:
+        import json
+
+        import soxr
+
+        x, r = sf.read(str(SAMPLE_RAW / VOICE_TAKE), dtype="float32", always_2d=True)
+        x = x.mean(axis=1)
+        t = json.loads((SAMPLE_RAW.parent / "raw_truth.json").read_text())[VOICE_TAKE]
+        x = x[int((t["speech_start_s"] - 0.3) * r): int((t["speech_end_s"] + 0.3) * r)]
+        x = x - x.mean()
+        _VOICE[sr] = soxr.resample(x, r, sr).astype(np.float32)
     rng = np.random.default_rng(RNG_SEED + seed)
-    n = int((lead_s + speech_s + tail_s) * sr)
-    x = rng.standard_normal(n) * 1e-3
-    a = int(lead_s * sr)
-    t = np.arange(int(speech_s * sr)) / sr
-    voice = sum(np.sin(2 * np.pi * 140 * k * t) / k for k in range(1, 8))
-    env = 0.25 + 0.75 * np.abs(np.sin(2 * np.pi * 2.5 * t))
-    x[a:a + t.size] += level * voice * env / np.max(np.abs(voice * env))
-    return x.astype(np.float32)
+    x = _VOICE[sr]
+    return (x + rng.standard_normal(x.size).astype(np.float32) * 1e-4).astype(np.float32)
 
 
 def sha256_tree(folder: Path) -> dict[str, str]:
@@ -79,7 +89,7 @@ def build_takes(root: Path) -> tuple[Path, Path, list[TakeCase]]:
     _wav(raw / "pcm24.wav", x, subtype="PCM_24"); add("pcm24.wav")
     _wav(raw / "pcm32.wav", x, subtype="PCM_32"); add("pcm32.wav")
     _wav(raw / "float32.wav", x, subtype="FLOAT"); add("float32.wav")
-    _wav(raw / "float_hot.wav", x * 8.0, subtype="FLOAT"); add("float_hot.wav", "", "scaled down")
+    _wav(raw / "float_hot.wav", x * (2.5 / np.max(np.abs(x))), subtype="FLOAT")   # +8 dBFS; add("float_hot.wav", "", "scaled down")
     _wav(raw / "rate8k.wav", speech(8000), 8000); add("rate8k.wav", "", "upsampled")
     sf.write(str(raw / "rate96k.flac"), speech(96000), 96000); add("rate96k.flac")
     six = np.stack([x * (0.5 + 0.1 * c) for c in range(6)], axis=1)
@@ -98,7 +108,7 @@ def build_takes(root: Path) -> tuple[Path, Path, list[TakeCase]]:
     (raw / "not_audio.wav").write_text("this is a text file renamed to .wav\n" * 20); add("not_audio.wav", "corrupt", "cannot be read")
     nan = x.copy(); nan[100:200] = np.nan
     _wav(raw / "nan.wav", nan, subtype="FLOAT"); add("nan.wav", "corrupt", "NaN")
-    _wav(raw / "blip.wav", speech(speech_s=0.05, lead_s=0.0, tail_s=0.0)); add("blip.wav", "too_short", "0.05 s")
+    _wav(raw / "blip.wav", x[int(2.0 * SR): int(2.05 * SR)]); add("blip.wav", "too_short", "0.05 s")
     _wav(raw / "silent.wav", np.random.default_rng(1).standard_normal(2 * SR).astype(np.float32) * 1e-4)
     add("silent.wav", "silent")
     _wav(raw / "clipped.wav", np.clip(x * 20, -1, 1)); add("clipped.wav", "clipped")
@@ -111,8 +121,9 @@ def build_takes(root: Path) -> tuple[Path, Path, list[TakeCase]]:
     _wav(raw / "chinese.wav", x); add("chinese.wav", "unreadable_transcript", "'你'", text="你好，世界。")
     _wav(raw / "comma.wav", x); add("comma.wav", "", text="Peas at the wall, much to our dismay")
     _wav(raw / "wrong_text.wav", x)
-    add("wrong_text.wav", "transcript_mismatch", text="This transcript is far too long to have been read aloud "
-                                                      "in a second and a half by anybody at all, really.")
+    add("wrong_text.wav", "transcript_mismatch", text="This transcript is far too long to have been read aloud in "
+        "under five seconds by anybody at all: it goes on and on about sheep, hillsides, shepherds, fiddles and a great "
+        "many other things that were never said in this take.")
     _wav(raw / "no_text.wav", x); add("no_text.wav", "missing_transcript", text="")
     _wav(raw / "unlisted.wav", x); add("unlisted.wav", "not_in_prompts", "is not named in", listed=False)
     (raw / "song.mp3").write_bytes(b"ID3\x03\x00" + bytes(200)); add("song.mp3", "unsupported_format", "Convert it")
@@ -172,11 +183,11 @@ def _table_case(name: str, content, expect_texts: dict[str, str] | None = None, 
     return FolderCase(name, build, exit, fragment, expect_texts or {})
 
 
-T1, T2 = "First sentence, café.", "Second one; naïve."
+T1, T2 = "Sheep grazed quietly on the hillside, café and all.", "A cheerful shepherd played an old fiddle; naïve."
 FOLDER_CASES: list[FolderCase] = [
     _table_case("ljspeech metadata.csv (id|text|normalized, no header, no extension)",
-                "a01|Dr. Smith, 1 text|Doctor Smith, one text\na02|Plain \"quoted\" words here|Plain \"quoted\" words here\n",
-                {"a01": "Doctor Smith, one text", "a02": 'Plain "quoted" words here'}, table_name="metadata.csv"),
+                "a01|Dr. Smith, 1 shepherd and his sheep|Doctor Smith, one shepherd and his sheep\na02|Plain \"quoted\" words about a fiddle|Plain \"quoted\" words about a fiddle\n",
+                {"a01": "Doctor Smith, one shepherd and his sheep", "a02": 'Plain "quoted" words about a fiddle'}, table_name="metadata.csv"),
     _table_case("semicolon-separated (German Excel)", f"filename;transcript\na01.wav;{T1}\na02.wav;\"{T2}\"\n",
                 {"a01": T1, "a02": T2}),
     _table_case("tab-separated", f"file\ttext\na01.wav\t{T1}\na02.wav\t{T2}\n", {"a01": T1, "a02": T2}),
@@ -192,8 +203,8 @@ FOLDER_CASES: list[FolderCase] = [
     _table_case("alias header file,text with Excel's trailing empty cells",
                 f"file,text,,\na01.wav,\"{T1}\",,\na02.wav,{T2},,\n,,,\n", {"a01": T1, "a02": T2}),
     _table_case("unquoted comma inside the transcript: joined, never cut",
-                "filename,transcript\na01.wav,Peas at the wall, much to our dismay\na02.wav,Quite fine, really.\n",
-                {"a01": "Peas at the wall, much to our dismay", "a02": "Quite fine, really."}, fragment="joined back"),
+                "filename,transcript\na01.wav,Peas at the wall, much to our dismay, the shepherd said\na02.wav,Quite fine, really, and the fiddle too.\n",
+                {"a01": "Peas at the wall, much to our dismay, the shepherd said", "a02": "Quite fine, really, and the fiddle too."}, fragment="joined back"),
     _table_case("paths in the file column (wavs/a01.wav, Windows backslashes)",
                 f"path,sentence\nwavs/a01.wav,{T2}\nC:\\takes\\a02.wav,{T2}\n", {"a01": T2, "a02": T2}),
     _table_case("NFD names in the table, NFC files", f"filename,transcript\n{unicodedata.normalize('NFD', 'é01.wav')},{T2}\n"

@@ -131,3 +131,52 @@ def test_real_home_reader_in_ljspeech_layout(homereader, tmp_path, capsys) -> No
         assert prep.main(["--raw", str(homereader / "wavs"), "--out", str(bad), "--no-hf"]) == 2
         assert "raw folder" in capsys.readouterr().out
     assert sha256_tree(homereader) == before
+
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "01_recording_prep.ipynb"
+
+
+def _own_folder(root: Path, kind: str) -> tuple[Path, Path]:
+    """A learner's folder for notebook 01: one good take, or nothing readable at all."""
+    import soundfile as sf
+
+    from hostile_corpus import SENTENCE, speech
+
+    raw = root / "my_takes"
+    raw.mkdir(parents=True)
+    if kind == "one take":
+        sf.write(str(raw / "mine_001.wav"), speech(44_100), 44_100, subtype="PCM_24")
+        table = f"filename;transcript\nmine_001.wav;{SENTENCE}\n"
+    else:
+        (raw / "broken.wav").write_text("not audio\n" * 40)
+        (raw / "empty.flac").write_bytes(b"")
+        table = f"broken.wav,{SENTENCE}\nempty.flac,{SENTENCE}\n"
+    (root / "prompts.csv").write_text(table, encoding="utf-8")
+    return raw, root / "prompts.csv"
+
+
+@pytest.mark.parametrize("kind", ["one take", "nothing readable"])
+def test_notebook_01_runs_on_a_learners_folder(kind, tmp_path, monkeypatch) -> None:
+    """Every cell of notebook 01 works on a folder that is not the sample: with one take (nothing excluded), and
+    with nothing readable (everything excluded). Its figures say so, and the raw folder is untouched."""
+    import papermill
+
+    raw, table = _own_folder(tmp_path, kind)
+    before = sha256_tree(raw)
+    work = tmp_path / "work"
+    for k, v in {"SPEECHLAB_WORK": work, "SPEECHLAB_RAW_DIR": raw, "SPEECHLAB_PROMPTS": table,
+                 "SPEECHLAB_CHECK_READING": "false", "SPEECHLAB_FRONTEND": "none", "HF_HUB_OFFLINE": "1"}.items():
+        monkeypatch.setenv(k, str(v))
+    papermill.execute_notebook(str(NOTEBOOK), str(tmp_path / "out.ipynb"), kernel_name="python3",
+                               cwd=str(NOTEBOOK.parent), progress_bar=False)
+    figures = json.loads((work / "results" / "01_recording_prep.json").read_text())
+    assert sha256_tree(raw) == before
+    if kind == "one take":
+        assert (figures["takes_total"], figures["takes_ok"]) == (1, 1)
+        assert figures["excluded_reasons"] == {} and figures["usable_minutes"] > 0.05
+    else:
+        assert (figures["takes_total"], figures["takes_ok"]) == (2, 0)
+        assert figures["excluded_reasons"] == {"broken.wav": "corrupt", "empty.flac": "empty"}
+        text = (tmp_path / "out.ipynb").read_text()
+        assert "No file in" in text and "none of the 2 takes is usable" in text
+    assert "sample_data" not in figures.get("prompts_table", "")

@@ -292,7 +292,7 @@ BANNER = """\
 {bar}
 ⚠ STAND-IN MODEL{what}
 ⚠   {path}
-⚠ randomly initialised, built offline from the real config at reduced size —
+⚠ randomly initialised, built offline from the real config (reduced, or real size) —
 ⚠ its audio/embeddings are NOT meaningful; run profile full with hub access
 ⚠ for real results (SPEECHLAB_PROFILE=full), or pass a local copy of the real model.
 {bar}"""

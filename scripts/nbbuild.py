@@ -53,7 +53,7 @@ def colab_badge(name: str) -> str:
 BADGE_RE = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\((https://colab\.research\.google\.com/[^)]*?/notebooks/([\w.-]+\.ipynb))\)")
 
 
-def colab_commands(repo_url: str = REPO_URL) -> list[str]:
+def colab_commands(repo_url: str | None = None) -> list[str]:
     """The shell commands the install cell runs in Colab, in order (``cd`` is the cell's ``%cd``).
 
     1. clone the series (once);
@@ -63,7 +63,7 @@ def colab_commands(repo_url: str = REPO_URL) -> list[str]:
        if some pin needed another torch, pip stops with a conflict instead of swapping it silently.
     """
     return [
-        f"test -d {CLONE_DIR} || git clone -q --depth 1 --branch {BRANCH} {repo_url} {CLONE_DIR}",
+        f"test -d {CLONE_DIR} || git clone -q --depth 1 --branch {BRANCH} {repo_url or REPO_URL} {CLONE_DIR}",
         f"cd {CLONE_DIR}/notebooks",
         "pip list --format=freeze 2>/dev/null | grep -iE '^(torch|torchaudio)==' > /tmp/speechlab-keep.txt; "
         "grep -vE '^(torch|torchaudio)==' ../requirements.txt > /tmp/speechlab-req.txt && "
@@ -71,7 +71,7 @@ def colab_commands(repo_url: str = REPO_URL) -> list[str]:
     ]
 
 
-def install_cell_source(repo_url: str = REPO_URL) -> str:
+def install_cell_source(repo_url: str | None = None) -> str:
     lines = [(f"    %{c}" if c.startswith("cd ") else f"    !{c}") for c in colab_commands(repo_url)]
     return "\n".join([
         "# Setup. In Colab this clones the series and installs what Colab lacks (never Colab's own torch/torchaudio).",

@@ -298,16 +298,19 @@ def process_take(path: str | Path, text: str, settings: PrepSettings = PrepSetti
     osr = settings.target_sr
     row["rms_dbfs"] = round(A.rms_dbfs(clean), 2)
     if A.peak_dbfs(clean) < settings.silent_peak_dbfs:
-        return exclude("silent")
+        return exclude("silent", f"{path}: loudest sample {A.peak_dbfs(clean):.0f} dBFS (below "
+                                 f"{settings.silent_peak_dbfs:.0f}): nothing recorded. Check the input and the mute switch.")
     if row["clip_share"] > settings.max_clip_share:
-        return exclude("clipped")
+        return exclude("clipped", f"{path}: {100 * row['clip_share']:.2f}% of samples at full scale: the recording "
+                                  "distorted, which cannot be undone. Record it again with the input gain lower.")
 
     if settings.trim_method == "vad":
         bounds = A.vad_bounds(clean, osr, threshold=settings.vad_threshold)
     else:
         bounds = A.energy_bounds(clean, osr, margin_db=settings.energy_margin_db)
     if not bounds.found:
-        return exclude("silent")
+        return exclude("silent", f"{path}: no speech found above the room noise. Record it again, closer to the "
+                                 "microphone.")
     speech_s = bounds.end_s - bounds.start_s
     row["snr_db"] = round(A.estimate_snr_db(clean, osr, bounds), 1)
     row.update(speech_start_s=round(bounds.start_s, 4), speech_end_s=round(bounds.end_s, 4),
@@ -319,16 +322,20 @@ def process_take(path: str | Path, text: str, settings: PrepSettings = PrepSetti
     if row["snr_db"] < settings.noisy_snr_db:
         warnings.append(f"noisy (SNR ~{row['snr_db']:.0f} dB)")
     if not text.strip():
-        return exclude("missing_transcript")
+        return exclude("missing_transcript", f"{path.name} has no transcript in the prompts table: add what you said.")
     why = _unreadable(text, text_norm, changes)
     if why:
         return exclude("unreadable_transcript", why)
     if speech_s < settings.min_speech_s:
-        return exclude("too_short")
+        return exclude("too_short", f"{path}: {speech_s:.2f} s of speech, less than {settings.min_speech_s} s.")
     if speech_s > settings.max_speech_s:
-        return exclude("too_long")
+        return exclude("too_long", f"{path}: {speech_s:.1f} s of speech, more than {settings.max_speech_s:.0f} s: "
+                                   "split the sentence into two prompts.")
     if not settings.min_chars_per_s <= row["chars_per_s"] <= settings.max_chars_per_s:
-        return exclude("transcript_mismatch")
+        return exclude("transcript_mismatch", f"{path}: {len(text_norm)} characters in {speech_s:.1f} s of speech "
+                                              f"({row['chars_per_s']} per second; people read "
+                                              f"{settings.min_chars_per_s:.0f}-{settings.max_chars_per_s:.0f}): is this "
+                                              "the transcript of this take?")
 
     trimmed = A.apply_trim(clean, osr, bounds, settings.pad_ms)
     out, info = A.normalize_loudness(trimmed, osr, settings.target_lufs, settings.peak_dbfs)
@@ -487,8 +494,9 @@ def prepare(raw_dir: str | Path, prompts_csv: str | Path | None, out_dir: str | 
         raise PrepError(f"{err.filename or out_dir}: permission denied. The dataset folder must be writable: "
                         "choose another --out (e.g. work/dataset) or fix its permissions.") from None
     except OSError as err:
-        if isinstance(err, PrepError):
-            raise
+        if isinstance(err, NotADirectoryError):
+            raise PrepError(f"{err.filename or out_dir}: cannot write: part of this path is a file, not a folder. "
+                            "Choose another --out.") from None
         raise PrepError(f"{err.filename or out_dir}: cannot write ({err.strerror or err}). Free some space or "
                         "choose another --out.") from None
 

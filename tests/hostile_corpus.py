@@ -110,8 +110,8 @@ def build_takes(root: Path) -> tuple[Path, Path, list[TakeCase]]:
     _wav(raw / "nan.wav", nan, subtype="FLOAT"); add("nan.wav", "corrupt", "NaN")
     _wav(raw / "blip.wav", x[int(2.0 * SR): int(2.05 * SR)]); add("blip.wav", "too_short", "0.05 s")
     _wav(raw / "silent.wav", np.random.default_rng(1).standard_normal(2 * SR).astype(np.float32) * 1e-4)
-    add("silent.wav", "silent")
-    _wav(raw / "clipped.wav", np.clip(x * 20, -1, 1)); add("clipped.wav", "clipped")
+    add("silent.wav", "silent", "nothing recorded")
+    _wav(raw / "clipped.wav", np.clip(x * 20, -1, 1)); add("clipped.wav", "clipped", "input gain lower")
     _wav(raw / "take with spaces.wav", x); add("take with spaces.wav")
     nfd = unicodedata.normalize("NFD", "café_señal.wav")
     _wav(raw / nfd, x); add(nfd, "", prompt_name=unicodedata.normalize("NFC", "café_señal.wav"))
@@ -121,10 +121,10 @@ def build_takes(root: Path) -> tuple[Path, Path, list[TakeCase]]:
     _wav(raw / "chinese.wav", x); add("chinese.wav", "unreadable_transcript", "'你'", text="你好，世界。")
     _wav(raw / "comma.wav", x); add("comma.wav", "", text="Peas at the wall, much to our dismay")
     _wav(raw / "wrong_text.wav", x)
-    add("wrong_text.wav", "transcript_mismatch", text="This transcript is far too long to have been read aloud in "
+    add("wrong_text.wav", "transcript_mismatch", "is this the transcript of this take?", text="This transcript is far too long to have been read aloud in "
         "under five seconds by anybody at all: it goes on and on about sheep, hillsides, shepherds, fiddles and a great "
         "many other things that were never said in this take.")
-    _wav(raw / "no_text.wav", x); add("no_text.wav", "missing_transcript", text="")
+    _wav(raw / "no_text.wav", x); add("no_text.wav", "missing_transcript", "has no transcript", text="")
     _wav(raw / "unlisted.wav", x); add("unlisted.wav", "not_in_prompts", "is not named in", listed=False)
     (raw / "song.mp3").write_bytes(b"ID3\x03\x00" + bytes(200)); add("song.mp3", "unsupported_format", "Convert it")
     add("", "missing_file", "file not found", prompt_name="never_recorded.wav")
@@ -328,7 +328,7 @@ FOLDER_CASES += [
     FolderCase("out/wavs is a symlink to the raw folder", _wavs_symlink_to_raw, 2, "would write its wavs/"),
     FolderCase("raw inside --out, beside prep's folders (allowed)", _raw_inside_out_elsewhere, 0, "2 of 2 takes usable"),
     FolderCase("--out is a file", _out_is_a_file, 2, "--out is a file, not a folder"),
-    FolderCase("--out under a file", _out_parent_is_a_file, 2, "cannot write"),
+    FolderCase("--out under a file", _out_parent_is_a_file, 2, "part of this path is a file"),
     FolderCase("--out holds a file prep did not write", _foreign_file_in_out, 2, "not written by prep"),
     FolderCase("--raw does not exist", _missing_raw, 2, "raw takes folder not found"),
     FolderCase("--prompts does not exist", _missing_prompts, 2, "prompts table not found"),

@@ -343,7 +343,8 @@ def pair_takes(raw_dir: str | Path, table: PromptTable) -> list[Take]:
     """Every audio file of ``raw_dir`` with its prompt row, then every row whose file is not there.
 
     Matching is by :func:`take_key`. Two audio files with one stem (``a21.wav`` and ``a21.flac``) would become
-    one output with two texts: that stops, naming both files.
+    one output with two texts: that stops, naming both files (a format prep cannot read beside a readable one,
+    ``a21.mp3`` + ``a21.wav``, is not a second take).
     """
     raw_dir = Path(raw_dir)
     audio, unsupported, _ = list_audio(raw_dir)
@@ -351,6 +352,8 @@ def pair_takes(raw_dir: str | Path, table: PromptTable) -> list[Take]:
     files: dict[str, Path] = {}
     for p in audio + unsupported:
         k = take_key(p.name)
+        if k in files and p in unsupported:
+            continue  # an MP3 original beside its WAV export: the readable one is the take
         if k in files:
             raise PromptsError(f"{raw_dir}: {files[k].name!r} and {p.name!r} are two recordings of one take "
                                f"({_strip_audio_ext(p.name)!r}); prep cannot tell which one the transcript belongs "

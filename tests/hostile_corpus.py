@@ -127,6 +127,7 @@ def build_takes(root: Path) -> tuple[Path, Path, list[TakeCase]]:
     _wav(raw / "no_text.wav", x); add("no_text.wav", "missing_transcript", "has no transcript", text="")
     _wav(raw / "unlisted.wav", x); add("unlisted.wav", "not_in_prompts", "is not named in", listed=False)
     (raw / "song.mp3").write_bytes(b"ID3\x03\x00" + bytes(200)); add("song.mp3", "unsupported_format", "Convert it")
+    (raw / "pcm32.mp3").write_bytes(b"ID3\x03\x00" + bytes(200)); add("pcm32.mp3", in_report=False, listed=False)  # beside its WAV
     add("", "missing_file", "file not found", prompt_name="never_recorded.wav")
     (raw / "._pcm16.wav").write_bytes(b"\x00\x05\x16\x07" + bytes(60)); add("._pcm16.wav", in_report=False, listed=False)
     (raw / "notes.txt").write_text("my recording notes\n"); add("notes.txt", in_report=False, listed=False)

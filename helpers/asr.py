@@ -126,12 +126,19 @@ class PocketSphinxBackend(Backend):
 
 
 class FasterWhisperBackend(Backend):
-    """Whisper through CTranslate2 (faster-whisper). ``beam_size=1`` is greedy decoding: fastest on CPU."""
+    """Whisper through CTranslate2 (faster-whisper), with its two decoding settings as parameters.
+
+    ``beam_size``: 1 is greedy decoding (fastest on CPU); 5 is Whisper's own default (beam search keeps the
+    5 best partial transcripts). ``timestamps``: False decodes with ``without_timestamps=True`` (text
+    tokens only); True lets Whisper predict segment timestamps, as it was trained to most of the time.
+    What each costs and gains on real read speech is measured in ``benchmarks/bench_asr.py``
+    (``bench_asr.json``, section ``settings``).
+    """
 
     description = "Whisper tiny.en, CTranslate2 int8 (faster-whisper)"
 
     def __init__(self, model_dir: str | Path | None = None, device: str = "cpu", beam_size: int = 1,
-                 cpu_threads: int = 0) -> None:
+                 cpu_threads: int = 0, timestamps: bool = False) -> None:
         super().__init__()
         from faster_whisper import WhisperModel
 
@@ -139,8 +146,13 @@ class FasterWhisperBackend(Backend):
 
         model_dir = Path(model_dir) if model_dir else Path(models.packaged("whisper-tiny.en-ct2"))
         compute_type = "int8" if device == "cpu" else "float16"
+        if int(beam_size) < 1:
+            raise ValueError(f"beam_size must be 1 (greedy) or more, not {beam_size}")
         self.name = "whisper-tiny.en"
-        self.beam_size = beam_size
+        self.beam_size = int(beam_size)
+        self.timestamps = bool(timestamps)
+        self.description = f"Whisper tiny.en, CTranslate2 int8 (faster-whisper), beam {self.beam_size}, " \
+                           f"timestamps {'on' if self.timestamps else 'off'}"
         self.model = WhisperModel(str(model_dir), device=device, compute_type=compute_type,
                                   cpu_threads=cpu_threads)
         self.size_mb = size_mb(model_dir)
@@ -149,7 +161,8 @@ class FasterWhisperBackend(Backend):
         texts = []
         for a in audios:
             segments, _info = self.model.transcribe(a, language="en", beam_size=self.beam_size,
-                                                    condition_on_previous_text=False, without_timestamps=True,
+                                                    condition_on_previous_text=False,
+                                                    without_timestamps=not self.timestamps,
                                                     vad_filter=False)
             texts.append(" ".join(s.text.strip() for s in segments))
         return texts
@@ -158,7 +171,8 @@ class FasterWhisperBackend(Backend):
 class HFWhisperBackend(Backend):
     """transformers Whisper (hub id or local folder), batched greedy generation."""
 
-    def __init__(self, name: str, model_id: str, device: str = "cpu", batch_size: int = 8) -> None:
+    def __init__(self, name: str, model_id: str, device: str = "cpu", batch_size: int = 8, beam_size: int = 1,
+                 timestamps: bool = False) -> None:
         super().__init__()
         from . import models
 
@@ -167,6 +181,7 @@ class HFWhisperBackend(Backend):
         from transformers import WhisperForConditionalGeneration, WhisperProcessor
 
         self.name, self.device, self.batch_size = name, device, batch_size
+        self.beam_size, self.timestamps = int(beam_size), bool(timestamps)
         self.description = f"transformers Whisper ({model_id})"
         self.processor = WhisperProcessor.from_pretrained(path)
         dtype = torch.float16 if device == "cuda" else torch.float32
@@ -183,7 +198,8 @@ class HFWhisperBackend(Backend):
             batch = audios[i:i + self.batch_size]
             feats = self.processor(batch, sampling_rate=SAMPLE_RATE, return_tensors="pt").input_features
             with torch.inference_mode():
-                ids = self.model.generate(feats.to(self.device, self.dtype), num_beams=1)
+                ids = self.model.generate(feats.to(self.device, self.dtype), num_beams=self.beam_size,
+                                          return_timestamps=self.timestamps)
             texts += self.processor.batch_decode(ids, skip_special_tokens=True)
         return texts
 
@@ -256,7 +272,15 @@ def available() -> list[str]:
 
 
 def get_backend(name: str, device: str = "cpu", **kwargs) -> Backend:
-    """Make (and load) a backend by name. Hub backends raise ``ModelUnavailableError`` quickly offline."""
+    """Make (and load) a backend by name. Hub backends raise ``ModelUnavailableError`` quickly offline.
+
+    Whisper backends take ``beam_size`` (default 1, greedy) and ``timestamps`` (default False); a setting a
+    backend does not have is refused with a message, never silently ignored.
+    """
+    if name in ("pocketsphinx", "wav2vec2-base-960h", "speechbrain-crdnn"):
+        extra = sorted(set(kwargs) & {"beam_size", "timestamps"})
+        if extra:
+            raise ValueError(f"{name} has no {', '.join(extra)} setting: only the Whisper backends do.")
     makers: dict[str, Callable[[], Backend]] = {
         "pocketsphinx": lambda: PocketSphinxBackend(),
         "whisper-tiny.en": lambda: FasterWhisperBackend(device=device, **kwargs),

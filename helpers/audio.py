@@ -28,7 +28,8 @@ FULL_SCALE_CLIP = 0.999  # |x| at or above this counts as a clipped sample
 
 __all__ = [
     "AudioFileError", "TARGET_SR", "TARGET_LUFS", "PEAK_CEILING_DBFS", "load", "load_mono", "file_info", "to_mono",
-    "remove_dc", "resample", "frame_energy_db", "speech_band", "energy_threshold", "energy_bounds", "vad_bounds", "apply_trim",
+    "remove_dc", "resample", "frame_energy_db", "speech_band", "energy_threshold", "energy_bounds", "vad_bounds",
+    "hybrid_bounds", "trim_bounds", "TRIM_METHODS", "DEFAULT_TRIM_METHOD", "apply_trim",
     "loudness", "normalize_loudness", "db", "peak_dbfs", "rms_dbfs", "clip_share", "estimate_snr_db",
 ]
 
@@ -319,6 +320,118 @@ def vad_bounds(audio: np.ndarray, sr: int, threshold: float = 0.5, min_silence_m
     if not stamps:
         return Bounds(0.0, 0.0, "vad")
     return Bounds(stamps[0]["start"] / sr, stamps[-1]["end"] / sr, "vad")
+
+
+def _noise_stats(level: np.ndarray, speech: np.ndarray) -> tuple[float, float]:
+    """Median level and spread (75th minus 50th percentile, dB) of the frames marked False in ``speech``.
+
+    The 75th, not a higher percentile: a breath or click among the room tone (a few tenths of a
+    second) must not count as the room's own wobble."""
+    quiet = level[~speech]
+    if quiet.size < 20:  # almost no room tone outside the speech: fall back to the quietest frames of the take
+        quiet = np.sort(level)[: max(20, level.size // 20)]
+    med = float(np.median(quiet))
+    return med, float(np.percentile(quiet, 75) - med)
+
+
+def hybrid_bounds(audio: np.ndarray, sr: int, margin_db: float = 3.0, spread_factor: float = 4.0,
+                  reach_ms: float = 300.0, gap_ms: float = 60.0, depth_db: float = 45.0, frame_ms: float = 20.0,
+                  hop_ms: float = 5.0, vad_threshold: float = 0.5,
+                  band: tuple[float, float] | None = SPEECH_BAND_HZ) -> Bounds:
+    """Silero VAD says *where* the speech is; the level says *exactly where it starts and ends*.
+
+    Neither alone is right on real recordings. An energy threshold cannot tell a breath, a click or
+    a wandering room tone from a quiet first consonant, so in a quiet room it starts up to a second
+    early; VAD ignores those but decides on a 32 ms grid and misses soft onsets ("f", "h", "th") and
+    fading ends by 50–250 ms. So:
+
+    1. VAD finds the first and last speech region (:func:`vad_bounds`).
+    2. The room's noise is measured on the frames VAD calls non-speech (more than 0.3 s from any
+       speech): its median level and its *spread* (75th minus 50th percentile). The threshold is
+       ``median + max(margin_db, spread_factor * spread)`` — a tone that wanders by ±4 dB raises its
+       own threshold instead of crossing it. It is never lower than ``depth_db`` below the loudest
+       frame: a quiet room's decaying reverberation and out-breath after the last word sit lower.
+    3. From VAD's start, the boundary moves *earlier* while the speech-band level stays above that
+       threshold (gaps up to ``gap_ms`` bridged, e.g. the closure inside "st"), at most ``reach_ms``;
+       if VAD's own start frame is below the threshold, it moves *later* to the first frame above it.
+       The end is found the same way, mirrored.
+
+    A breath or click separated from the first word by more than ``gap_ms`` of room tone is not
+    reached; one further than ``reach_ms`` never can be.
+    """
+    x = np.asarray(audio, dtype=np.float32)
+    if sr != 16000:
+        x16 = resample(x, sr, 16000)
+    else:
+        x16 = x
+    v = vad_bounds(x16, 16000, threshold=vad_threshold)
+    if not v.found:
+        return Bounds(0.0, 0.0, "hybrid")
+    xb = speech_band(x16, 16000, band) if band else x16
+    times, level = frame_energy_db(xb, 16000, frame_ms, hop_ms)
+    hop = hop_ms / 1000
+    half = frame_ms / 2000
+    speech = (times > v.start_s - 0.3) & (times < v.end_s + 0.3)
+    med, spread = _noise_stats(level, speech)
+    thr = max(med + max(margin_db, spread_factor * spread), float(level.max()) - depth_db)
+    above = level > thr
+    reach, gap = int(round(reach_ms / hop_ms)), max(1, int(round(gap_ms / hop_ms)))
+    n = len(level)
+
+    def centre_index(t: float) -> int:
+        return int(np.clip(np.searchsorted(times, t), 0, n - 1))
+
+    # start: walk earlier from VAD's start while above (bridging short gaps), or later to the first frame above
+    i0 = centre_index(v.start_s + half)
+    if not above[i0]:
+        ahead = np.flatnonzero(above[i0:i0 + reach])
+        i0 = i0 + int(ahead[0]) if ahead.size else i0
+    first, i, quiet = i0, i0, 0
+    while i > 0 and i0 - i < reach:
+        i -= 1
+        if above[i]:
+            first, quiet = i, 0
+        else:
+            quiet += 1
+            if quiet > gap:
+                break
+    # end: the mirror image
+    j0 = centre_index(v.end_s - half)
+    if not above[j0]:
+        back = np.flatnonzero(above[max(0, j0 - reach):j0 + 1])
+        j0 = max(0, j0 - reach) + int(back[-1]) if back.size else j0
+    last, j, quiet = j0, j0, 0
+    while j < n - 1 and j - j0 < reach:
+        j += 1
+        if above[j]:
+            last, quiet = j, 0
+        else:
+            quiet += 1
+            if quiet > gap:
+                break
+    start = max(0.0, float(times[first]) - half)
+    end = min(len(x16) / 16000, float(times[last]) + half)
+    if end <= start:
+        return Bounds(v.start_s, v.end_s, "hybrid")
+    return Bounds(start, end, "hybrid")
+
+
+TRIM_METHODS = ("hybrid", "energy", "vad")
+DEFAULT_TRIM_METHOD = "hybrid"
+
+
+def trim_bounds(audio: np.ndarray, sr: int, method: str = DEFAULT_TRIM_METHOD, margin_db: float | None = None,
+                vad_threshold: float = 0.5) -> Bounds:
+    """Speech bounds by ``method``: ``"hybrid"`` (the series' default: :func:`hybrid_bounds`),
+    ``"energy"`` (:func:`energy_bounds`) or ``"vad"`` (:func:`vad_bounds`). ``margin_db`` None: the method's own default."""
+    if method == "hybrid":
+        return hybrid_bounds(audio, sr, vad_threshold=vad_threshold,
+                             **({} if margin_db is None else {"margin_db": margin_db}))
+    if method == "energy":
+        return energy_bounds(audio, sr, **({} if margin_db is None else {"margin_db": margin_db}))
+    if method == "vad":
+        return vad_bounds(audio, sr, threshold=vad_threshold)
+    raise ValueError(f"trim method must be one of {TRIM_METHODS}, not {method!r}")
 
 
 def apply_trim(audio: np.ndarray, sr: int, bounds: Bounds, pad_ms: float = 100.0) -> np.ndarray:

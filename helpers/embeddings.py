@@ -52,7 +52,7 @@ EMBEDDINGS_SUBDIR = "embeddings"
 __all__ = [
     "ENCODER_DIMS", "HUB_IDS", "Encoder", "GE2EEncoder", "SpeechBrainEncoder", "get_encoder",
     "read_audio", "l2_normalize", "speaker_embedding", "cosine_matrix", "leave_one_out_similarity",
-    "OutlierReport", "flag_outliers", "pair_scores", "equal_error_rate", "voice_margins",
+    "OutlierReport", "flag_outliers", "MIN_JUDGE_S", "STABLE_S", "pair_scores", "equal_error_rate", "voice_margins",
     "project_2d", "stability_curve", "seconds_to_stable", "embed_takes",
     "save_speaker_embedding", "load_speaker_embedding", "ensure_speaker_embedding",
     "load_reference_voices", "learner_takes",
@@ -291,9 +291,21 @@ def leave_one_out_similarity(vectors: np.ndarray) -> np.ndarray:
     return np.sum(v * others, axis=1)
 
 
+#: Takes shorter than this are "too short to judge": a speaker encoder's vector of a second of speech wobbles as
+#: much between two takes of one person as between two people (measured: GE2E, real speakers). They are
+#: reported, never flagged as another speaker, and never dropped by the check.
+MIN_JUDGE_S = 1.5
+#: Takes at least this long are "stable": the yardstick (median and MAD of similarities) is taken from them.
+STABLE_S = 3.0
+
+
 @dataclass
 class OutlierReport:
-    """Per-take similarity to the others' centroid, its robust z-score, and which takes are flagged."""
+    """Per-take similarity to the others' centroid, its robust z-score, and which takes are flagged.
+
+    ``too_short`` marks the takes too short to judge (never flagged); ``verdicts`` says, per take,
+    ``"ok"``, ``"unlike the others"`` (flagged) or ``"too short to judge"``.
+    """
 
     ids: list[str]
     similarity: np.ndarray
@@ -302,28 +314,56 @@ class OutlierReport:
     median: float
     mad: float
     z_threshold: float
+    too_short: np.ndarray | None = None
+    durations: np.ndarray | None = None
 
     @property
     def flagged_ids(self) -> list[str]:
         return [i for i, f in zip(self.ids, self.flagged) if f]
 
+    @property
+    def too_short_ids(self) -> list[str]:
+        return [] if self.too_short is None else [i for i, f in zip(self.ids, self.too_short) if f]
+
+    @property
+    def verdicts(self) -> list[str]:
+        short = self.too_short if self.too_short is not None else np.zeros(len(self.ids), bool)
+        return ["too short to judge" if t else "unlike the others" if f else "ok" for f, t in zip(self.flagged, short)]
+
     def table(self):
         """A pandas DataFrame, most suspicious take first."""
         import pandas as pd
 
-        df = pd.DataFrame({"id": self.ids, "similarity": self.similarity, "robust_z": self.z, "flagged": self.flagged})
+        df = pd.DataFrame({"id": self.ids, "similarity": self.similarity, "robust_z": self.z, "flagged": self.flagged,
+                           "verdict": self.verdicts})
+        if self.durations is not None:
+            df.insert(1, "seconds", np.round(self.durations, 2))
         return df.sort_values("similarity").reset_index(drop=True)
 
 
 def flag_outliers(vectors: np.ndarray, ids: Sequence[str] | None = None, z_threshold: float = 3.5,
-                  min_mad: float = 0.02) -> OutlierReport:
-    """Flag takes that sound unlike the rest (noise, clipping, another person).
+                  min_mad: float = 0.02, durations: Sequence[float] | None = None,
+                  min_judge_s: float = MIN_JUDGE_S, stable_s: float = STABLE_S,
+                  short_power: float = 1.5) -> OutlierReport:
+    """Flag takes that sound unlike the rest (noise, clipping, another person) — judging duration first.
 
     For each take: ``s`` = cosine similarity to the leave-one-out centroid. Robust z-score
     ``z = 0.6745 (s - median) / MAD`` (Iglewicz & Hoaglin's modified z-score: median and
     median absolute deviation, so the outliers themselves cannot drag the yardstick); a take
     is flagged when ``z < -z_threshold`` (only *low* similarity is suspicious). ``min_mad``
     keeps a very consistent set from flagging takes that differ by a hair.
+
+    With ``durations`` (seconds of speech per take) the check respects how much a short take can say:
+
+    * a take shorter than ``min_judge_s`` is **too short to judge**: reported, never flagged, and
+      left out of the centroid and the yardstick;
+    * the yardstick (median, MAD) comes from the *stable* takes (``>= stable_s``) when there are at
+      least 4 of them;
+    * a take shorter than ``stable_s`` is judged with a wider yardstick, ``MAD * (stable_s / d) **
+      short_power``: an own take of 1.5 s sits well below the long takes' median (its vector
+      wobbles), a foreign speaker's take far below it.
+
+    Without ``durations`` every take is judged alike (the old behaviour).
     """
     vectors = np.asarray(vectors)
     ids = [str(i) for i in (ids if ids is not None else range(len(vectors)))]
@@ -331,12 +371,38 @@ def flag_outliers(vectors: np.ndarray, ids: Sequence[str] | None = None, z_thres
         raise ValueError(f"{len(ids)} ids for {len(vectors)} vectors")
     if len(vectors) < 4:
         raise ValueError(f"outlier flagging needs at least 4 takes, got {len(vectors)}: record more takes.")
-    s = leave_one_out_similarity(vectors)
-    med = float(np.median(s))
-    mad = float(np.median(np.abs(s - med)))
-    z = 0.6745 * (s - med) / max(mad, min_mad)
-    return OutlierReport(ids=ids, similarity=s, z=z, flagged=z < -z_threshold, median=med, mad=mad,
-                         z_threshold=z_threshold)
+    n = len(vectors)
+    if durations is None:
+        d = np.full(n, np.inf)
+    else:
+        d = np.asarray(durations, dtype=np.float64)
+        if d.shape != (n,):
+            raise ValueError(f"{d.size} durations for {n} vectors")
+    short = d < min_judge_s
+    judged = np.flatnonzero(~short)
+    s = np.full(n, np.nan)
+    z = np.zeros(n)
+    flagged = np.zeros(n, dtype=bool)
+    if len(judged) < 3:  # nothing long enough to compare with: judge nobody, report everything as too short
+        v = l2_normalize(vectors)
+        s = np.sum(v * l2_normalize(v.sum(axis=0) - v), axis=1)
+        return OutlierReport(ids, s, z, flagged, float(np.median(s)), 0.0, z_threshold, np.ones(n, bool),
+                             None if durations is None else d)
+    v = l2_normalize(vectors)
+    total = v[judged].sum(axis=0)
+    # judged takes: leave themselves out; too-short takes: compared with all judged takes
+    others = np.where((~short)[:, None], total[None, :] - v, total[None, :])
+    s = np.sum(v * l2_normalize(others), axis=1)
+    stable = judged[d[judged] >= stable_s]
+    ref = stable if len(stable) >= 4 else judged
+    med = float(np.median(s[ref]))
+    mad = float(np.median(np.abs(s[ref] - med)))
+    widen = np.where(np.isfinite(d), np.maximum(1.0, stable_s / np.maximum(d, 1e-3)) ** short_power, 1.0)
+    z = 0.6745 * (s - med) / (max(mad, min_mad) * widen)
+    flagged = (z < -z_threshold) & ~short
+    z = np.where(short, 0.0, z)
+    return OutlierReport(ids=ids, similarity=s, z=z, flagged=flagged, median=med, mad=mad, z_threshold=z_threshold,
+                         too_short=short, durations=None if durations is None else d)
 
 
 def pair_scores(vectors: np.ndarray, labels: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -379,23 +445,27 @@ def voice_margins(vectors: np.ndarray, labels: Sequence[str]) -> dict[str, dict[
     ``same`` averages the similarities of distinct utterance pairs of the voice; ``to_other[v]`` the
     similarities between its utterances and voice ``v``'s. ``margin = same - max(to_other)``:
     positive means the voice is, on average, closer to itself than to any other voice.
+
+    A voice with a single take has no pair to compare with itself: its ``same`` and ``margin`` are NaN
+    (``single_take`` True), but it is still the *other* voice of everyone else's margins.
     """
     labels = np.asarray(labels)
+    if len(labels) != len(vectors):
+        raise ValueError(f"{len(labels)} labels for {len(vectors)} vectors")
     sim = cosine_matrix(vectors)
     voices = list(dict.fromkeys(labels.tolist()))
     out: dict[str, dict[str, Any]] = {}
     for v in voices:
         m = labels == v
-        if m.sum() < 2:
-            raise ValueError(f"voice {v!r} has {m.sum()} utterance(s): need at least 2 to compare it with itself")
+        k = int(m.sum())
         block = sim[np.ix_(m, m)]
-        same = float(block[~np.eye(m.sum(), dtype=bool)].mean())
+        same = float(block[~np.eye(k, dtype=bool)].mean()) if k >= 2 else float("nan")
         to_other = {o: float(sim[np.ix_(m, labels == o)].mean()) for o in voices if o != v}
         nearest = max(to_other, key=to_other.get) if to_other else None
         out[v] = {"same": same, "nearest_other": nearest,
                   "nearest_other_sim": to_other.get(nearest, float("nan")) if nearest else float("nan"),
-                  "margin": same - to_other[nearest] if nearest else float("nan"), "to_other": to_other,
-                  "n": int(m.sum())}
+                  "margin": same - to_other[nearest] if nearest and k >= 2 else float("nan"), "to_other": to_other,
+                  "n": k, "single_take": k == 1}
     return out
 
 
@@ -620,7 +690,8 @@ def ensure_speaker_embedding(work: str | Path | None = None, encoder: str = "xve
     if len(rows) >= 4:  # leave out takes that GE2E (meaningful offline) finds unlike the rest
         judge = enc if encoder == "ge2e" else get_encoder("ge2e", device=device)
         g = embed_takes(judge, rows, emb_dir / "takes_ge2e.npz", progress=progress)
-        exclude = flag_outliers(g, [r["id"] for r in rows]).flagged_ids
+        durations = [float(r.get("duration_s") or len(read_audio(r["audio_path"])) / SAMPLE_RATE) for r in rows]
+        exclude = flag_outliers(g, [r["id"] for r in rows], durations=durations).flagged_ids  # short takes: kept
     vecs = embed_takes(enc, rows, emb_dir / f"takes_{encoder}.npz", progress=progress)
     keep = [i for i, r in enumerate(rows) if r["id"] not in set(exclude)]
     vec = speaker_embedding(vecs[keep])

@@ -8,15 +8,28 @@ hearing: Whisper writes ``"It's 25%."`` where the prompt said ``"it's twenty fiv
 PocketSphinx writes everything in lowercase with no punctuation. :func:`normalize_for_wer`
 removes those differences, and *only* those:
 
-1. lowercase;
-2. ``&`` -> "and", ``%`` -> "percent", ``$5`` -> "five dollars";
-3. numbers spelled out: ``25`` -> "twenty five", ``3.5`` -> "three point five",
+1. lowercase; accents removed (``café`` -> "cafe"); typographic quotes made plain;
+2. abbreviations written out, so either spelling scores the same: ``Mr.`` = "mister", ``Mrs.`` =
+   "missus", ``Dr.`` = "doctor", ``etc.`` / ``&c.`` = "et cetera", ``e.g.`` = "for example",
+   ``i.e.`` = "that is", ``vs.`` = "versus" (and a few more: ``_ABBREVIATIONS``);
+3. ``&`` -> "and", ``%`` -> "percent", ``$5`` -> "five dollars";
+4. numbers spelled out: ``25`` -> "twenty five", ``3.5`` -> "three point five",
    ``1st`` -> "first", four-digit years read as years (``1984`` -> "nineteen eighty four"),
+   decades (``1990s`` -> "nineteen nineties", ``'60s`` -> "sixties"),
    ``$3.50`` -> "three dollars and fifty cents"; the "and" inside a spelled number is dropped
    ("two hundred and five" == "two hundred five"), since some readers say it and digits never do;
-4. hyphens and slashes become spaces (``twenty-one`` -> "twenty one"); every other
+5. British spellings folded to American ones from a small list (``colour``, ``realise``,
+   ``centre``, ``travelled``, ``gaol``, ...: ``_BRITISH``), with their inflections;
+6. hyphens and slashes become spaces (``twenty-one`` -> "twenty one"); every other
    punctuation mark is removed, except an apostrophe inside a word (``don't`` stays);
-5. whitespace collapsed.
+7. apostrophes: a contraction written without one is folded to the contraction where no
+   other English word is spelled that way (``dont`` = "don't", ``im`` = "i'm"); a real word
+   stays itself, so ``were`` vs ``we're`` and ``its`` vs ``it's`` still count as errors;
+8. whitespace collapsed.
+
+This is THE normaliser of the series: notebook 03 (through :mod:`helpers.tts_eval`), notebook 04,
+the take check of notebook 01 and the benchmarks all score through it, on both sides of every
+WER and CER. Call it as ``helpers.metrics.normalize_for_wer(text)``.
 
 :func:`wer` and :func:`cer` always normalise first (via jiwer), so every notebook scores the
 same way. :func:`score` adds the substitution / deletion / insertion counts, and
@@ -124,17 +137,95 @@ def _spell_number(match: re.Match) -> str:
     return f" {text} "
 
 
+# Abbreviation (lowercase, with its dots) -> the words a reader says. Both sides go through this, so
+# "Mr." in a prompt and "mister" from a recogniser (or the other way round) score as the same word.
+_ABBREVIATIONS: dict[str, str] = {
+    "mr.": "mister", "mrs.": "missus", "ms.": "miz", "dr.": "doctor", "prof.": "professor", "jr.": "junior",
+    "sr.": "senior", "mt.": "mount", "capt.": "captain", "lt.": "lieutenant", "sgt.": "sergeant",
+    "rev.": "reverend", "gov.": "governor", "etc.": "et cetera", "&c.": "et cetera", "e.g.": "for example",
+    "i.e.": "that is", "vs.": "versus", "approx.": "approximately",
+}
+# the same titles written without the dot (Whisper and British usage: "Mr Smith")
+_ABBREV_NODOT = {k[:-1]: v for k, v in _ABBREVIATIONS.items()
+                 if k.count(".") == 1 and k[0].isalpha() and k[:-1] not in {"ms", "rev", "gov", "mt", "lt", "sr"}}
+_ABBREV_RE = re.compile(r"(?<![\w.])(" + "|".join(re.escape(k) for k in sorted(_ABBREVIATIONS, key=len, reverse=True))
+                        + r")(?![\w])")
+_ABBREV_NODOT_RE = re.compile(r"\b(" + "|".join(sorted(_ABBREV_NODOT, key=len, reverse=True)) + r")\b(?!')")
+
+# British -> American, a small list of stems; inflections follow (colour/colours/coloured, realise/realised/...)
+_BRITISH: dict[str, str] = {
+    "colour": "color", "favour": "favor", "honour": "honor", "labour": "labor", "neighbour": "neighbor",
+    "behaviour": "behavior", "harbour": "harbor", "humour": "humor", "rumour": "rumor", "vigour": "vigor",
+    "armour": "armor", "endeavour": "endeavor", "parlour": "parlor", "splendour": "splendor", "valour": "valor",
+    "centre": "center", "theatre": "theater", "metre": "meter", "litre": "liter", "fibre": "fiber",
+    "sombre": "somber", "calibre": "caliber", "spectre": "specter",
+    "jewellery": "jewelry", "grey": "gray", "programme": "program", "defence": "defense", "offence": "offense",
+    "licence": "license", "pretence": "pretense", "catalogue": "catalog",
+    "gaol": "jail", "gaoler": "jailer", "mould": "mold", "plough": "plow", "sceptic": "skeptic",
+    "manoeuvr": "maneuver", "aluminium": "aluminum", "storey": "story", "kerb": "curb", "cheque": "check",
+}
+# verb stems that are only words with an ending (realise, realised, realising; travelled, traveller)
+_BRITISH_STEMS: dict[str, str] = {
+    "realis": "realiz", "organis": "organiz", "recognis": "recogniz", "apologis": "apologiz", "criticis": "criticiz",
+    "emphasis": "emphasiz", "characteris": "characteriz", "authoris": "authoriz", "civilis": "civiliz",
+    "analys": "analyz", "paralys": "paralyz", "practis": "practic", "travell": "travel", "cancell": "cancel",
+    "labell": "label", "modell": "model", "manoeuvr": "maneuver",
+}
+_BRITISH_SUFFIX = r"(e|es|ed|ing|er|ers|s|ation|ations|ful|ite|ites|able|ably|ist|ists|al|ally|ic|ics|ism)?"
+_BRITISH_RE = re.compile(r"\b(" + "|".join(sorted(_BRITISH, key=len, reverse=True)) + r")" + _BRITISH_SUFFIX + r"\b")
+_BRITISH_STEM_RE = re.compile(r"\b(" + "|".join(sorted(_BRITISH_STEMS, key=len, reverse=True))
+                              + r")(e|es|ed|ing|er|ers|ation|ations|ements?)\b")
+
+# Contractions written without their apostrophe, folded back only where no other English word has that spelling
+# ("well", "were", "its", "lets", "hell", "wed", "id", "cant", "wont", "shed" are words: they are left alone).
+_CONTRACTIONS = {w.replace("'", ""): w for w in (
+    "don't", "doesn't", "didn't", "isn't", "aren't", "wasn't", "weren't", "haven't", "hasn't", "hadn't",
+    "couldn't", "wouldn't", "shouldn't", "mustn't", "needn't", "mightn't", "ain't", "i'm", "i've", "i'll",
+    "you're", "you've", "you'll", "you'd", "they're", "they've", "they'll", "they'd", "we've", "that's",
+    "what's", "there's", "here's", "where's", "who's", "how's", "let's", "could've", "would've", "should've",
+    "o'clock")
+    if w.replace("'", "") not in {"lets", "hows", "whos", "wed", "ill", "id", "well", "were", "its"}}
+_CONTRACTION_RE = re.compile(r"\b(" + "|".join(sorted(_CONTRACTIONS, key=len, reverse=True)) + r")\b")
+
+_PLURAL_NUMBER = {"ty": "ties", "hundred": "hundreds", "thousand": "thousands", "ten": "tens", "six": "sixes"}
+_DECADE_RE = re.compile(r"(?<![\w'])'?(\d{2}|\d{4})'?s\b")
+
+
+def _decade(match: re.Match) -> str:
+    """``1990s`` -> "nineteen nineties", ``1800s`` -> "eighteen hundreds", ``'60s`` / ``60s`` -> "sixties"."""
+    digits = match.group(1)
+    n = int(digits)
+    if n % 10:  # "1995s" is not a decade: leave the number, drop the s-suffix's apostrophe
+        return f" {digits}s "
+    words = (_year_to_words(n) if len(digits) == 4 else number_to_words(n)).split()
+    last = words[-1]
+    if last.endswith("ty"):
+        words[-1] = last[:-1] + "ies"
+    else:
+        words[-1] = _PLURAL_NUMBER.get(last, last + "s")
+    return " " + " ".join(words) + " "
+
+
+def _strip_accents(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
 def normalize_for_wer(text: str) -> str:
-    """Lowercase, spell numbers out, drop punctuation, collapse whitespace. See the module docstring.
+    """THE series' text normaliser for WER/CER: apply it to both sides. See the module docstring for every rule.
 
     >>> normalize_for_wer("Hello, World! It's 25% off -- on the 3rd of May, 1984.")
     "hello world it's twenty five percent off on the third of may nineteen eighty four"
+    >>> normalize_for_wer("Mr. Smith's colour TVs of the 1990s, etc.")
+    "mister smith's color tvs of the nineteen nineties et cetera"
     """
     if text is None:
         return ""
     text = unicodedata.normalize("NFKC", str(text)).lower()
-    text = text.replace("\u2019", "'").replace("\u2018", "'")
+    text = text.replace("\u2019", "'").replace("\u2018", "'").replace("`", "'")
+    text = _strip_accents(text)
+    text = _ABBREV_RE.sub(lambda m: f" {_ABBREVIATIONS[m.group(1)]} ", text)
     text = text.replace("&", " and ").replace("%", " percent ")
+    text = _DECADE_RE.sub(_decade, text)
     text = _NUM_RE.sub(_spell_number, text)
     text = re.sub(r"[-\u2010-\u2015/]", " ", text)
     # "two hundred and five" == "two hundred five": British readers say the "and", digits do not
@@ -143,6 +234,10 @@ def normalize_for_wer(text: str) -> str:
     text = "".join(ch if (ch.isalnum() or ch in " '") else " " for ch in text)
     # an apostrophe survives only between two letters (don't, it's); quotes around words go
     text = re.sub(r"(?<![a-z0-9])'|'(?![a-z0-9])", " ", text)
+    text = _ABBREV_NODOT_RE.sub(lambda m: _ABBREV_NODOT[m.group(1)], text)
+    text = _BRITISH_RE.sub(lambda m: _BRITISH[m.group(1)] + (m.group(2) or ""), text)
+    text = _BRITISH_STEM_RE.sub(lambda m: _BRITISH_STEMS[m.group(1)] + m.group(2), text)
+    text = _CONTRACTION_RE.sub(lambda m: _CONTRACTIONS[m.group(1)], text)
     return re.sub(r"\s+", " ", text).strip()
 
 

@@ -64,6 +64,20 @@ def test_bad_audio_shape_is_explained(whisper):
         asr.get_backend("nope")
 
 
+def test_whisper_decoding_settings_are_parameters(speech):
+    """Beam size and timestamps are visible settings (notebook 04's parameters cell); both decode clear speech."""
+    beam5 = asr.get_backend("whisper-tiny.en", beam_size=5, timestamps=True)
+    assert (beam5.beam_size, beam5.timestamps) == (5, True) and "beam 5" in beam5.description
+    hyps = beam5.transcribe(speech[:2])
+    assert metrics.wer(list(TEXTS[:2]), hyps) < 0.15, hyps
+    default = asr.get_backend("whisper-tiny.en")
+    assert (default.beam_size, default.timestamps) == (1, False)
+    with pytest.raises(ValueError, match="beam_size"):
+        asr.get_backend("whisper-tiny.en", beam_size=0)
+    with pytest.raises(ValueError, match="only the Whisper backends"):
+        asr.get_backend("pocketsphinx", beam_size=5)
+
+
 def test_hub_backends_fail_fast_offline(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     for name in asr.HUB_BACKENDS:

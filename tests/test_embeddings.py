@@ -92,6 +92,39 @@ def test_flag_outliers_catches_the_odd_vector_and_only_it():
         E.flag_outliers(takes[:3])
 
 
+def test_flag_outliers_respects_duration():
+    """A short take of the speaker (its vector wobbles) is judged with a wider yardstick; one too short to judge is
+    reported as such, never flagged; the yardstick comes from the stable takes."""
+    rng = np.random.default_rng(3)
+    centre = E.l2_normalize(rng.normal(size=64))
+    long_takes = E.l2_normalize(centre + 0.12 * rng.normal(size=(10, 64)))
+    wobbly = E.l2_normalize(centre + 0.45 * rng.normal(size=(1, 64)))      # the speaker, 1.6 s: further from the centre
+    foreign = E.l2_normalize(rng.normal(size=(1, 64)))
+    vecs = np.vstack([long_takes, wobbly, foreign, foreign])
+    ids = [f"t{i}" for i in range(10)] + ["short_own", "foreign_long", "foreign_tiny"]
+    durs = [6.0] * 10 + [1.6, 5.0, 0.7]
+    assert "short_own" in E.flag_outliers(vecs[:11], ids[:11]).flagged_ids      # without durations: wrongly flagged
+    rep = E.flag_outliers(vecs, ids, durations=durs)
+    assert rep.flagged_ids == ["foreign_long"]
+    assert rep.too_short_ids == ["foreign_tiny"]
+    assert dict(zip(rep.ids, rep.verdicts)) == {**{f"t{i}": "ok" for i in range(10)}, "short_own": "ok",
+                                                  "foreign_long": "unlike the others",
+                                                  "foreign_tiny": "too short to judge"}
+    assert set(rep.table().columns) >= {"seconds", "verdict"}
+    with pytest.raises(ValueError, match="durations"):
+        E.flag_outliers(vecs, ids, durations=[1.0, 2.0])
+
+
+def test_voice_margins_with_a_single_take_voice():
+    rng = np.random.default_rng(4)
+    centres = E.l2_normalize(rng.normal(size=(2, 32)))
+    v = E.l2_normalize(np.vstack([centres[[0] * 4], centres[[1]]]) + 0.1 * rng.normal(size=(5, 32)))
+    m = E.voice_margins(v, ["a"] * 4 + ["solo"])
+    assert m["solo"]["single_take"] and m["solo"]["n"] == 1 and np.isnan(m["solo"]["margin"])
+    assert m["solo"]["nearest_other"] == "a"
+    assert m["a"]["margin"] > 0.3 and m["a"]["nearest_other"] == "solo"
+
+
 def test_seconds_to_stable():
     curve = {"seconds": np.array([1, 2, 4, 8]), "min": np.array([0.7, 0.96, 0.94, 0.97]),
              "mean": np.array([0.8, 0.97, 0.96, 0.99])}

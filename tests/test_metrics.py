@@ -28,6 +28,25 @@ from helpers import metrics
     ("$3.50", "three dollars and fifty cents"),
     ("7:45 p.m.", "seven forty five p m"),
     ("", ""),
+    # issue 15: decades, abbreviations both ways, British spellings, accents, apostrophes
+    ("the 1990s", "the nineteen nineties"),
+    ("in the '60s and 70s", "in the sixties and seventies"),
+    ("the 1800s", "the eighteen hundreds"),
+    ("Mr. Smith, Mrs. Jones, Dr. Who", "mister smith missus jones doctor who"),
+    ("Mr Smith", "mister smith"),
+    ("books, papers, etc.", "books papers et cetera"),
+    ("books, papers, &c.", "books papers et cetera"),
+    ("e.g. this, i.e. that", "for example this that is that"),
+    ("the colour of the centre", "the color of the center"),
+    ("he realised, travelled and apologised", "he realized traveled and apologized"),
+    ("the gaol and its gaolers", "the jail and its jailers"),
+    ("emphasis and analysis", "emphasis and analysis"),          # nouns: not verbs in -ise
+    ("our flour tour", "our flour tour"),                          # no blind -our -> -or
+    ("caf\u00e9 na\u00efve", "cafe naive"),
+    ("I dont know", "i don't know"),
+    ("we're here", "we're here"),
+    ("were here", "were here"),
+    ("5 ms", "five ms"),
 ])
 def test_normalizer_pinned(raw, expected):
     assert metrics.normalize_for_wer(raw) == expected
@@ -53,6 +72,20 @@ def test_wer_hand_computed():
 def test_wer_normalises_both_sides():
     assert metrics.wer("It's 25 percent.", "its twenty-five PERCENT") == pytest.approx(1 / 4)  # it's != its
     assert metrics.wer("Hello, world!", "hello world") == 0.0
+
+
+def test_one_normaliser_for_both_sides_of_the_scoring():
+    """The issue's cases: a prompt and a recogniser that write the same speech differently score 0 (or only the
+    real difference)."""
+    assert metrics.wer("Mr. Jones paid for books, etc., in the 1990s.",
+                       "Mister Jones paid for books et cetera in the nineteen nineties") == 0.0
+    assert metrics.wer("mister jones and doctor smith", "Mr. Jones and Dr. Smith") == 0.0
+    assert metrics.wer("The colour of the theatre", "the color of the theater") == 0.0
+    assert metrics.wer("I don't know", "I dont know") == 0.0
+    assert metrics.wer("we're here", "were here") == pytest.approx(1 / 2)   # a different word: an error
+    assert metrics.wer("it's here", "its here") == pytest.approx(1 / 2)
+    assert metrics.wer("in 1984, the 3rd time", "in nineteen eighty-four the third time") == 0.0
+    assert metrics.cer("caf\u00e9", "cafe") == 0.0
 
 
 def test_cer_hand_computed():

@@ -1,0 +1,194 @@
+"""Real human speech (issue 15): the trim, the speaker check and the scoring, measured on real recordings.
+
+Uses ``../shared/realspeech`` (helpers.realspeech): the home reader (one real person, 141 LJSpeech sentences
+at home) and FSDD (6 real speakers' spoken digits). Skipped, with the reason, only when it is absent.
+Small subsets of the TEST split of the home reader's ids (helpers.realspeech.split) keep this to about a
+minute on 2 cores; the full sets are measured by benchmarks/bench_trim_real.py and bench_asr.py.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from helpers import realspeech as RS
+
+pytestmark = pytest.mark.skipif(RS.root() is None, reason=RS.SKIP_REASON)
+
+N_TRIM_SOURCES = 8        # home-reader test takes for the trim (each also embedded in room tone: 16 takes)
+N_SPEAKER_TAKES = 12      # home-reader test takes for the speaker check
+
+
+def test_split_is_fixed_documented_and_disjoint():
+    rows = RS.homereader_rows()
+    dev, test = RS.homereader_rows("dev"), RS.homereader_rows("test")
+    assert len(rows) == 141 and len(dev) + len(test) == 141
+    assert not {r["id"] for r in dev} & {r["id"] for r in test}
+    assert 0.25 < len(dev) / len(rows) < 0.42                       # about a third dev
+    assert RS.split("LJ001-0001") == RS.split("LJ001-0001.flac")   # by id, whatever the extension
+
+
+# ---------------------------------------------------------------------------------------- the trim
+
+@pytest.fixture(scope="module")
+def trim_takes():
+    from helpers import align
+    from helpers.audio import load_mono
+
+    sources = []
+    for r in RS.homereader_rows("test")[:N_TRIM_SOURCES + 3]:
+        x = load_mono(r["path"])
+        b = align.speech_bounds(x, r["text"])
+        if b is not None:
+            sources.append((r["id"], x, b))
+    sources = sources[:N_TRIM_SOURCES]
+    takes = [RS.RealTake(i, x, b[0], b[1], "as recorded", i) for i, x, b in sources]
+    return takes + RS.embedded_takes(sources, seed=1)
+
+
+def test_alignment_truth_is_plausible(trim_takes):
+    """The truth comes from the transcript, not a trimmer: inside the take, about as long as the sentence needs."""
+    for t in trim_takes:
+        dur = len(t.audio) / 16000
+        assert 0 <= t.start_s < t.end_s <= dur + 1e-6, t.id
+        assert 1.0 < t.end_s - t.start_s < 12.0, t.id
+    embedded = [t for t in trim_takes if t.kind != "as recorded"]
+    assert {t.noise_gain_db for t in embedded} == set(RS.NOISE_GAINS_DB)
+    assert any(t.kind == "embedded+breath" for t in embedded)
+    assert all(0.2 - 0.101 <= t.start_s for t in embedded)  # 0.2-2 s lead (+ up to 0.1 s kept before the first word)
+
+
+def _within(takes, method, tol_ms=50.0):
+    from helpers import audio as A
+
+    ok, early = [], 0
+    for t in takes:
+        b = A.trim_bounds(t.audio, 16000, method)
+        e = (1000 * (b.start_s - t.start_s), 1000 * (b.end_s - t.end_s))
+        ok.append(max(abs(e[0]), abs(e[1])) <= tol_ms)
+        early += e[0] < -300
+    return float(np.mean(ok)), early
+
+
+def test_default_trim_is_the_best_on_real_speech(trim_takes):
+    """hybrid (the default) vs the energy trim and Silero VAD on real takes, as recorded and in room tone.
+
+    Measured on the whole test split (bench_trim_real.json, 192 takes): hybrid 58.9 % within 50 ms at both ends,
+    VAD 30.7 %, energy 11.5 % (energy starts > 0.3 s early on 104 takes, hybrid on 1). The issue's goal, 95 %,
+    is not reached: see the benchmark's notes.
+    """
+    from helpers import audio as A
+
+    assert A.DEFAULT_TRIM_METHOD == "hybrid"
+    hybrid, h_early = _within(trim_takes, "hybrid")
+    energy, e_early = _within(trim_takes, "energy")
+    vad, _ = _within(trim_takes, "vad")
+    assert hybrid >= 0.4, (hybrid, energy, vad)
+    assert hybrid > vad and hybrid > energy, (hybrid, energy, vad)
+    assert h_early <= 1 and e_early >= len(trim_takes) // 3   # the energy trim calls breaths and hum speech
+
+
+# ---------------------------------------------------------------------------------------- the speaker check
+
+@pytest.fixture(scope="module")
+def speaker_sets():
+    from helpers import embeddings as E
+    from helpers.audio import load_mono
+
+    enc = E.get_encoder("ge2e")
+    rows = RS.homereader_rows("test")[:N_SPEAKER_TAKES]
+    own = [load_mono(r["path"]) for r in rows]
+    crops = [w[len(w) // 2 - 12_000:len(w) // 2 + 12_000] for w in own[:4]]   # own takes cut to 1.5 s
+    by_spk: dict[str, list] = {}
+    for r in RS.fsdd_rows():
+        by_spk.setdefault(r["speaker"], []).append(r)
+    strings = {}
+    rng = np.random.default_rng(0)
+    for spk, rs in sorted(by_spk.items()):   # 8 strings of ~2 s of digits per speaker: "a take" of that person
+        pick = rng.permutation(len(rs))
+        out, k = [], 0
+        while len(out) < 8:
+            parts = []
+            while sum(len(p) for p in parts) < 2.0 * 16000:
+                parts += [load_mono(rs[pick[k]]["path"]), np.zeros(1600, np.float32)]
+                k += 1
+            out.append(np.concatenate(parts))
+        strings[spk] = out
+    v_own = enc.embed(own + crops, progress=False)
+    v_str = {spk: enc.embed(w, progress=False) for spk, w in strings.items()}
+    d_own = np.array([len(w) / 16000 for w in own + crops])
+    d_str = {spk: np.array([len(x) / 16000 for x in w]) for spk, w in strings.items()}
+    return v_own, d_own, v_str, d_str
+
+
+def test_no_genuine_take_of_15s_or_more_is_flagged(speaker_sets):
+    from helpers import embeddings as E
+
+    v_own, d_own, v_str, d_str = speaker_sets
+    rep = E.flag_outliers(v_own, durations=d_own)
+    assert not rep.flagged.any(), rep.table()
+    for spk in v_str:
+        r = E.flag_outliers(v_str[spk], durations=d_str[spk])
+        assert not r.flagged.any(), (spk, r.table())
+
+
+def test_short_takes_are_too_short_to_judge_not_another_speaker(speaker_sets):
+    from helpers import embeddings as E
+
+    v_own, d_own, v_str, _ = speaker_sets
+    spk = sorted(v_str)[0]
+    vecs = np.vstack([v_own, v_str[spk][:1]])
+    durs = np.concatenate([d_own, [0.8]])               # a foreign take, but under a second: nobody can say
+    rep = E.flag_outliers(vecs, durations=durs)
+    assert rep.verdicts[-1] == "too short to judge" and not rep.flagged[-1]
+    assert rep.too_short_ids == [rep.ids[-1]]
+    assert "too short to judge" in set(rep.table().verdict)
+
+
+def test_planted_foreign_real_speakers_are_caught(speaker_sets):
+    from helpers import embeddings as E
+
+    v_own, d_own, v_str, d_str = speaker_sets
+    caught, total = 0, 0
+    for spk in v_str:                                    # another real speaker among the home reader's takes
+        for j in range(len(v_str[spk])):
+            rep = E.flag_outliers(np.vstack([v_own, v_str[spk][j]]), durations=np.append(d_own, d_str[spk][j]))
+            caught += bool(rep.flagged[-1])
+            total += 1
+    for a in v_str:                                      # and among another FSDD speaker's takes
+        for b in v_str:
+            if a != b:
+                rep = E.flag_outliers(np.vstack([v_str[a], v_str[b][:1]]),
+                                      durations=np.append(d_str[a], d_str[b][0]))
+                caught += bool(rep.flagged[-1])
+                total += 1
+    assert caught / total >= 0.9, f"{caught}/{total}"
+
+
+def test_real_speaker_eer_and_single_take_margins(speaker_sets):
+    from helpers import embeddings as E
+
+    v_own, _, v_str, _ = speaker_sets
+    spk = sorted(v_str)
+    vecs = np.vstack([v_own[:8]] + [v_str[s][:7] for s in spk])
+    labels = ["homereader"] * 8 + [s for s in spk for _ in range(7)]
+    eer, _ = E.equal_error_rate(*E.pair_scores(vecs, labels))
+    assert eer < 0.15, eer                              # real people: harder than the synthetic voices, far from 0.5
+    # a voice with one take (here an 8th take of the first FSDD speaker, under another name): no crash, no margin
+    m = E.voice_margins(np.vstack([vecs, v_str[spk[0]][7:8]]), labels + ["one take"])
+    assert m["one take"]["single_take"] and np.isnan(m["one take"]["margin"]) and m["one take"]["n"] == 1
+    assert m["one take"]["nearest_other"] == spk[0]     # ... and still compared with the others: it is that speaker
+    assert m["homereader"]["margin"] > 0 and not m["homereader"]["single_take"]
+
+
+# ---------------------------------------------------------------------------------------- scoring
+
+def test_whisper_on_real_speech_scores_through_the_one_normaliser():
+    from helpers import asr, metrics
+    from helpers.audio import load_mono
+
+    rows = RS.homereader_rows("test")[:4]
+    audio = [load_mono(r["path"]) for r in rows]
+    whisper = asr.get_backend("whisper-tiny.en")
+    hyps = whisper.transcribe(audio)
+    assert metrics.wer([r["text"] for r in rows], hyps) < 0.25, hyps

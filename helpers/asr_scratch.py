@@ -492,8 +492,15 @@ def fit(model, train_items: Sequence[Utterance], vocab: CharVocab, tc: TrainConf
     history: list[dict] = []
     start_epoch, step, elapsed = 0, 0, 0.0
     ckpt = Path(checkpoint) if checkpoint else None
+    if ckpt is not None:
+        from .files import tidy_atomic_leftovers
+        tidy_atomic_leftovers(ckpt)  # temporary files a killed save left behind
     if ckpt is not None and ckpt.exists():
-        state = torch.load(ckpt, map_location=device, weights_only=False)
+        try:
+            state = torch.load(ckpt, map_location=device, weights_only=False)
+        except Exception as e:
+            raise ValueError(f"{ckpt}: cannot be read ({type(e).__name__}: {str(e)[:120]}) — the checkpoint is "
+                             "damaged. Delete it to start this training over.") from None
         if state.get("model_config") != asdict(model.cfg):
             raise ValueError(f"checkpoint {ckpt} was made for a different model ({state.get('model_config')}); "
                              "delete it or pass another checkpoint path.")

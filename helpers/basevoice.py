@@ -212,6 +212,7 @@ def pretrain(corpus: str | Path, out_dir: str | Path, minutes: float = 8.5, max_
     import torch
 
     from .files import write_json
+    from .training import LossMeter, Prefetcher, make_optimizer
     from .tts import (TTSDataCollator, length_grouped_batches, load_checkpoint, make_train_module,
                       save_checkpoint)
 
@@ -248,7 +249,7 @@ def pretrain(corpus: str | Path, out_dir: str | Path, minutes: float = 8.5, max_
     module = make_train_module(model, "full")
     module.train()
     params = [p for p in module.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.98), weight_decay=0.01)
+    optimizer = make_optimizer(params, lr, dev, betas=(0.9, 0.98), weight_decay=0.01)
     base = inverse_sqrt(lr, warmup)
 
     # The scheduler counts from 0 when it is created; ``lr_offset`` is the global step it started at
@@ -303,13 +304,15 @@ def pretrain(corpus: str | Path, out_dir: str | Path, minutes: float = 8.5, max_
     prior_seconds = state["seconds"]
     run = {"start_step": state["step"], "device": torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu",
            "train_utterances": len(train_ex), "batch_size": batch_size, "bf16": use_bf16}
-    it = batches()
-    running: list[float] = []
+    # the same fast path as helpers.tts.train: batches padded and pinned ahead on a thread, fused AdamW,
+    # the loss kept on the GPU until it is logged (no per-step wait for the GPU)
+    it = Prefetcher(batches(), dev)
+    meter = LossMeter()
     t_loop = time.perf_counter()
     step_times: list[float] = []
     while state["step"] < max_steps:
         t0 = time.perf_counter()
-        batch = {k: v.to(dev, non_blocking=True) for k, v in next(it).items()}
+        batch = next(it)
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=use_bf16):
             loss = module(batch)
         loss.backward()
@@ -319,11 +322,10 @@ def pretrain(corpus: str | Path, out_dir: str | Path, minutes: float = 8.5, max_
         optimizer.zero_grad(set_to_none=True)
         state["step"] += 1
         state["micro_batches_seen"] += 1
-        running.append(float(loss.detach()))
+        meter.add(loss)
         step_times.append(time.perf_counter() - t0)
         if state["step"] % log_every == 0:
-            mean = float(np.mean(running))
-            running = []
+            mean = meter.mean()
             state["history"].append({"step": state["step"], "train_loss": mean, "lr": scheduler.get_last_lr()[0]})
             print(f"step {state['step']}: train loss {mean:.4f}  lr {scheduler.get_last_lr()[0]:.2e}  "
                   f"{np.mean(step_times[-log_every:]):.3f} s/step", flush=True)
@@ -337,6 +339,7 @@ def pretrain(corpus: str | Path, out_dir: str | Path, minutes: float = 8.5, max_
         avg = float(np.mean(step_times[-50:]))
         if elapsed + max(20.0, 60 * avg) > budget:  # leave time to evaluate, save and export
             break
+    it.close()
     v = val_loss()
     state["history"].append({"step": state["step"], "val_loss": v})
     run.update(end_step=state["step"], seconds=round(time.perf_counter() - t_loop, 1), final_val_loss=v)

@@ -74,6 +74,32 @@ def atomic_dir(dest: str | Path) -> Iterator[Path]:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def tidy_atomic_leftovers(dest: str | Path) -> list[Path]:
+    """Undo what a killed :func:`atomic_dir` / :func:`atomic_path` left beside ``dest``; return what was removed.
+
+    A process killed inside them (SIGKILL, an out-of-memory kill, a Colab disconnect) leaves temporary
+    ``.<name>.*`` folders and files, and, if it died between the two renames of :func:`atomic_dir`, the
+    previous version as ``.<name>.old-<pid>`` with no ``dest`` at all: that one is put back, since it is
+    the last complete version. Only names these two functions make are touched.
+    """
+    dest = Path(dest)
+    if not dest.parent.is_dir():
+        return []
+    olds = sorted(dest.parent.glob(f".{dest.name}.old-*"), key=lambda p: p.stat().st_mtime)
+    if olds and not dest.exists():
+        os.replace(olds.pop(), dest)  # the newest complete previous version
+    removed = []
+    for p in list(olds) + [q for q in dest.parent.glob(f".{dest.name}.*") if q not in olds]:
+        if not p.exists():
+            continue
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+        removed.append(p)
+    return removed
+
+
 def size_mb(path: str | Path) -> float:
     """Size on disk of a file, or of everything in a folder, in MB (10^6 bytes)."""
     path = Path(path)

@@ -594,7 +594,10 @@ class Trainer:
     def load(self, path: str | Path) -> None:
         import torch
 
+        from .files import tidy_atomic_leftovers
+
         path = Path(path)
+        tidy_atomic_leftovers(path)  # temporary files a killed save left behind
         try:
             state = torch.load(path, map_location="cpu", weights_only=False)
         except Exception as err:

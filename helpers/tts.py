@@ -161,26 +161,20 @@ class TTSDataCollator:
     def __call__(self, features: Sequence[dict]) -> dict:
         import torch
 
+        from torch.nn.utils.rnn import pad_sequence
+
         n = len(features)
-        # text side
-        lengths = [len(f["input_ids"]) for f in features]
-        input_ids = torch.full((n, max(lengths)), self.pad_token_id, dtype=torch.long)
-        attention_mask = torch.zeros((n, max(lengths)), dtype=torch.long)
-        for i, f in enumerate(features):
-            input_ids[i, : lengths[i]] = torch.as_tensor(f["input_ids"], dtype=torch.long)
-            attention_mask[i, : lengths[i]] = 1
-        # spectrogram side
-        frames = [len(f["labels"]) for f in features]
-        n_mels = np.asarray(features[0]["labels"]).shape[-1]
-        labels = torch.zeros((n, max(frames), n_mels), dtype=torch.float32)
-        decoder_attention_mask = torch.zeros((n, max(frames)), dtype=torch.long)
-        for i, f in enumerate(features):
-            labels[i, : frames[i]] = torch.as_tensor(np.asarray(f["labels"]), dtype=torch.float32)
-            decoder_attention_mask[i, : frames[i]] = 1
-        labels = labels.masked_fill(decoder_attention_mask.unsqueeze(-1).ne(1), -100.0)
+        # text side (pad_sequence: one C++ call per field, so collating stays cheap beside a GPU step)
+        ids = [torch.as_tensor(f["input_ids"], dtype=torch.long) for f in features]
+        lengths = torch.tensor([len(x) for x in ids])
+        input_ids = pad_sequence(ids, batch_first=True, padding_value=self.pad_token_id)
+        attention_mask = (torch.arange(input_ids.shape[1])[None] < lengths[:, None]).long()
+        # spectrogram side: padded frames are -100 (the loss masks them and places the stop token there)
+        mels = [torch.as_tensor(np.asarray(f["labels"], dtype=np.float32)) for f in features]
+        labels = pad_sequence(mels, batch_first=True, padding_value=-100.0)
         # round the target length DOWN to a multiple of the reduction factor
         if self.reduction_factor > 1:
-            keep = max(frames) - max(frames) % self.reduction_factor
+            keep = labels.shape[1] - labels.shape[1] % self.reduction_factor
             labels = labels[:, :keep]
         # speaker embeddings
         if all("speaker_embedding" in f for f in features):
@@ -271,16 +265,75 @@ class TrainConfig:
             raise ValueError(f"precision {self.precision!r} unknown: use 'bf16', 'fp16', 'fp32' or None (auto).")
 
 
-def make_train_module(model, strategy: str, speaker_embedding: np.ndarray | None = None):
+def _sync_free_spectrogram_loss(self, attention_mask, outputs_before_postnet, outputs_after_postnet, logits, labels,
+                                cross_attentions=None):
+    """``SpeechT5SpectrogramLoss.forward`` with the same value, computed without a single host sync.
+
+    The stock loss picks the real frames with ``masked_select`` (its output size depends on the data, so
+    the CPU must wait for the GPU to know it) and builds the guided-attention masks in a Python loop over
+    the batch, slicing with lengths read back from the GPU: one wait per utterance, every step. Here the
+    same means are masked sums divided by masked counts, and the guided-attention masks for the whole
+    batch come from one broadcast expression. ``tests/test_training.py`` checks the value is identical.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    padding_mask = labels != -100.0
+    count = padding_mask.sum()
+    diff_after = torch.where(padding_mask, outputs_after_postnet - labels, 0.0).abs().sum()
+    diff_before = torch.where(padding_mask, outputs_before_postnet - labels, 0.0).abs().sum()
+    loss = (diff_after + diff_before) / count
+    # stop labels: 1 on the last real frame (the next one is padding, or there is none)
+    masks = padding_mask[:, :, 0]
+    stop = torch.cat([~masks[:, 1:], torch.ones_like(masks[:, :1])], dim=1).to(logits.dtype)
+    bce = F.binary_cross_entropy_with_logits(logits, stop, reduction="none",
+                                             pos_weight=torch.tensor(5.0, device=logits.device, dtype=logits.dtype))
+    loss = loss + (bce * masks).sum() / masks.sum()
+    if self.use_guided_attention_loss:
+        attn = torch.cat([x[:, : self.guided_attention_loss_num_heads] for x in cross_attentions], dim=1)
+        input_masks = attention_mask == 1
+        output_masks = masks
+        if self.reduction_factor > 1:
+            output_masks = output_masks[:, self.reduction_factor - 1:: self.reduction_factor]
+        ilen = input_masks.sum(-1).float().view(-1, 1, 1)
+        olen = output_masks.sum(-1).float().view(-1, 1, 1)
+        o = torch.arange(output_masks.shape[1], device=attn.device, dtype=torch.float32).view(1, -1, 1)
+        i = torch.arange(input_masks.shape[1], device=attn.device, dtype=torch.float32).view(1, 1, -1)
+        sigma = self.attn_criterion.sigma
+        guide = 1.0 - torch.exp(-((i / ilen - o / olen) ** 2) / (2 * sigma ** 2))
+        valid = (output_masks.unsqueeze(-1) & input_masks.unsqueeze(-2)).unsqueeze(1)
+        total = (guide.unsqueeze(1) * attn * valid).sum()
+        loss = loss + self.attn_criterion.scale * total / (valid.sum() * attn.shape[1])
+    return loss
+
+
+def use_sync_free_loss(enabled: bool = True) -> None:
+    """Make every ``SpeechT5ForTextToSpeech`` in this process compute its training loss without host syncs
+    (:func:`_sync_free_spectrogram_loss`; the value is unchanged). ``enabled=False`` puts the stock one back."""
+    from transformers.models.speecht5 import modeling_speecht5 as m
+
+    cls = m.SpeechT5SpectrogramLoss
+    if not hasattr(cls, "_stock_forward"):
+        cls._stock_forward = cls.forward
+    cls.forward = _sync_free_spectrogram_loss if enabled else cls._stock_forward
+
+
+def make_train_module(model, strategy: str, speaker_embedding: np.ndarray | None = None, sync_free_loss: bool = True):
     """Wrap the model so one call returns the loss, and mark what the strategy trains.
 
     * ``full`` — every weight;
     * ``frozen_encoder`` — the text encoder (and its pre-net) frozen; decoder, pre-net and post-net train;
     * ``speaker_embedding_only`` — every weight frozen; only a 512-d speaker vector is learned,
       starting from the x-vector (the smallest possible "voice adapter": 512 numbers).
+
+    ``sync_free_loss``: the same loss value without host syncs (:func:`use_sync_free_loss`): issue 17
+    measured the stock loss's per-utterance waits as the largest cost of a step on a GPU.
     """
     import torch
     from torch import nn
+
+    if sync_free_loss:
+        use_sync_free_loss()
 
     class _Module(nn.Module):
         def __init__(self) -> None:
@@ -437,20 +490,40 @@ def _trainable_state(module) -> dict:
     return {k: v.detach().cpu().clone() for k, v in module.state_dict().items() if k in keep}
 
 
+class CheckpointError(RuntimeError):
+    """A checkpoint folder that cannot be loaded: the message names the file and what to do."""
+
+
+def _read_checkpoint_file(path: Path, name: str, reader: Callable[[Path], Any]) -> Any:
+    f = path / name
+    try:
+        return reader(f)
+    except FileNotFoundError:
+        raise CheckpointError(f"{f}: missing — the checkpoint in {path} is incomplete. Delete the folder {path} "
+                              "to start this run over (or pass resume=False).") from None
+    except Exception as e:  # truncated zip, bad pickle, half-written JSON, ...
+        raise CheckpointError(f"{f}: cannot be read ({type(e).__name__}: {str(e)[:120]}) — the file is damaged "
+                              f"(a disk that filled up, or a copy that was cut short). Delete the folder {path} to "
+                              "start this run over (or pass resume=False).") from None
+
+
 def load_checkpoint(path: Path, module, optimizer, scheduler) -> dict:
-    """Restore :func:`save_checkpoint`'s folder into ``module``/``optimizer``/``scheduler``; return its state."""
+    """Restore :func:`save_checkpoint`'s folder into ``module``/``optimizer``/``scheduler``; return its state.
+    A damaged or incomplete folder raises :class:`CheckpointError` naming the file and the fix."""
     import torch
 
-    trainable = torch.load(path / "trainable.pt", map_location="cpu", weights_only=True)
+    state = _read_checkpoint_file(path, "trainer_state.json", lambda f: json.loads(f.read_text()))
+    trainable = _read_checkpoint_file(path, "trainable.pt",
+                                      lambda f: torch.load(f, map_location="cpu", weights_only=True))
+    extra = _read_checkpoint_file(path, "optim.pt", lambda f: torch.load(f, map_location="cpu", weights_only=False))
     missing = module.load_state_dict(trainable, strict=False)
     if missing.unexpected_keys:
-        raise RuntimeError(f"{path}: checkpoint does not fit this model/strategy ({missing.unexpected_keys[:3]} ...). "
-                           "Delete the folder or use the strategy it was trained with.")
-    extra = torch.load(path / "optim.pt", map_location="cpu", weights_only=False)
+        raise CheckpointError(f"{path}: checkpoint does not fit this model/strategy ({missing.unexpected_keys[:3]} ...). "
+                              "Delete the folder or use the strategy it was trained with.")
     optimizer.load_state_dict(extra["optimizer"])
     scheduler.load_state_dict(extra["scheduler"])
     set_rng_state(extra["rng"])
-    return json.loads((path / "trainer_state.json").read_text())
+    return state
 
 
 def save_voice(path: Path, model, processor, speaker_embedding: np.ndarray, info: dict) -> Path:
@@ -526,7 +599,8 @@ def train(model, processor, train_examples: Sequence[dict], val_examples: Sequen
     from tqdm.auto import tqdm
 
     from .config import choose_precision
-    from .files import write_json
+    from .files import tidy_atomic_leftovers, write_json
+    from .training import LossMeter, Prefetcher, make_optimizer
 
     cfg = config or TrainConfig()
     out_dir = Path(out_dir)
@@ -550,7 +624,7 @@ def train(model, processor, train_examples: Sequence[dict], val_examples: Sequen
     module = make_train_module(model, cfg.strategy, speaker_embedding)
     module.train()
     params = [p for p in module.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
+    optimizer = make_optimizer(params, cfg.learning_rate, accelerator.device, weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_linear(cfg.warmup_steps, cfg.max_steps))
     module, optimizer = accelerator.prepare(module, optimizer)
     inner = accelerator.unwrap_model(module)
@@ -561,8 +635,11 @@ def train(model, processor, train_examples: Sequence[dict], val_examples: Sequen
              "history": [], "seconds": 0.0, "config": asdict(cfg), "start_fingerprint": start_fingerprint}
     resumed_from = None
     last_dir, best_dir = out_dir / "last", out_dir / "best"
+    if main:  # what a killed run left half-written: temporary folders/files; a checkpoint caught mid-swap is put back
+        for leftover in (last_dir, best_dir, best_dir / "trainable.pt", out_dir / "history.json"):
+            tidy_atomic_leftovers(leftover)
     if resume and (last_dir / "trainer_state.json").exists():
-        saved = json.loads((last_dir / "trainer_state.json").read_text())
+        saved = _read_checkpoint_file(last_dir, "trainer_state.json", lambda f: json.loads(f.read_text()))
         if saved["config"].get("strategy") != cfg.strategy or saved["config"].get("init") != cfg.init:
             raise ValueError(f"{last_dir} holds a '{saved['config'].get('strategy')}' run; this one is "
                              f"'{cfg.strategy}'. Use another out_dir, or delete that folder to start over.")
@@ -587,7 +664,8 @@ def train(model, processor, train_examples: Sequence[dict], val_examples: Sequen
 
     best_state = None
     if state["best_step"] is not None and (best_dir / "trainable.pt").exists():
-        best_state = torch.load(best_dir / "trainable.pt", map_location="cpu", weights_only=True)
+        best_state = _read_checkpoint_file(best_dir, "trainable.pt",
+                                           lambda f: torch.load(f, map_location="cpu", weights_only=True))
 
     def emit(event: str, **info: Any) -> None:
         if main:
@@ -610,53 +688,56 @@ def train(model, processor, train_examples: Sequence[dict], val_examples: Sequen
                     torch.save(best_state, tmp)
         emit("eval", val_loss=val, is_best=is_best)
 
-    batches = _batches_forever(train_examples, collate, cfg, state["micro_batches_seen"],
-                               accelerator.num_processes, accelerator.process_index)
+    # The next micro-batches are padded and pinned on a background thread while the GPU works, and the
+    # loss stays on the device until it is logged: nothing in a step makes the CPU wait for the GPU.
+    batches = Prefetcher(_batches_forever(train_examples, collate, cfg, state["micro_batches_seen"],
+                                          accelerator.num_processes, accelerator.process_index),
+                         accelerator.device)
     t0 = time.perf_counter() - state["seconds"]
     if state["step"] == 0 and cfg.eval_every > 0 and val_examples:
         run_eval()  # where we start from: the plot's first validation point
     bar = tqdm(total=cfg.max_steps, initial=state["step"], desc=f"train ({cfg.strategy})",
                disable=not (progress and main))
-    running: list[float] = []
-    while state["step"] < cfg.max_steps:
-        # ---- one optimiser step = grad_accum micro-batches (on each process) ----
-        step_loss = 0.0
-        for micro in range(cfg.grad_accum):
-            batch = {k: v.to(accelerator.device) for k, v in next(batches).items()}
-            sync = accelerator.no_sync(module) if micro < cfg.grad_accum - 1 else _nullcontext()
-            with sync:
-                loss = module(batch) / cfg.grad_accum
-                accelerator.backward(loss)
-            step_loss += float(loss.detach())
-            state["micro_batches_seen"] += 1
-        if cfg.max_grad_norm:
-            accelerator.clip_grad_norm_(params, cfg.max_grad_norm)
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
-        state["step"] += 1
-        running.append(step_loss)
-        bar.update(1)
-        bar.set_postfix(loss=f"{step_loss:.3f}")
-        if not math.isfinite(step_loss) and main:
-            warnings.warn(f"step {state['step']}: loss is {step_loss} — training diverged "
-                          "(learning rate too high?).", RuntimeWarning, stacklevel=2)
-        # ---- log, evaluate, checkpoint ----
-        if state["step"] % cfg.log_every == 0 or state["step"] == cfg.max_steps:
-            mean = float(np.mean(running))
-            state["history"].append({"step": state["step"], "train_loss": mean,
-                                     "lr": scheduler.get_last_lr()[0]})
-            running = []
-            emit("log", train_loss=mean, lr=scheduler.get_last_lr()[0])
-        if cfg.eval_every > 0 and val_examples and (state["step"] % cfg.eval_every == 0
-                                                    or state["step"] == cfg.max_steps):
-            run_eval()
-        state["seconds"] = time.perf_counter() - t0
-        if state["step"] % cfg.save_every == 0 or state["step"] == cfg.max_steps:
-            accelerator.wait_for_everyone()
-            if main:
-                save_checkpoint(last_dir, inner, optimizer, scheduler, state)
-                write_json(out_dir / "history.json", state["history"])
+    meter = LossMeter()
+    try:
+        while state["step"] < cfg.max_steps:
+            # ---- one optimiser step = grad_accum micro-batches (on each process) ----
+            for micro in range(cfg.grad_accum):
+                batch = next(batches)
+                sync = accelerator.no_sync(module) if micro < cfg.grad_accum - 1 else _nullcontext()
+                with sync:
+                    loss = module(batch) / cfg.grad_accum
+                    accelerator.backward(loss)
+                meter.add(loss * cfg.grad_accum)  # on the device: no wait for the GPU here
+                state["micro_batches_seen"] += 1
+            if cfg.max_grad_norm:
+                accelerator.clip_grad_norm_(params, cfg.max_grad_norm)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            state["step"] += 1
+            bar.update(1)
+            # ---- log (the one read-back of the loss), evaluate, checkpoint ----
+            if state["step"] % cfg.log_every == 0 or state["step"] == cfg.max_steps:
+                mean = meter.mean()
+                bar.set_postfix(loss=f"{mean:.3f}")
+                if not math.isfinite(mean) and main:
+                    warnings.warn(f"step {state['step']}: loss is {mean} — training diverged "
+                                  "(learning rate too high?).", RuntimeWarning, stacklevel=2)
+                state["history"].append({"step": state["step"], "train_loss": mean,
+                                         "lr": scheduler.get_last_lr()[0]})
+                emit("log", train_loss=mean, lr=scheduler.get_last_lr()[0])
+            if cfg.eval_every > 0 and val_examples and (state["step"] % cfg.eval_every == 0
+                                                        or state["step"] == cfg.max_steps):
+                run_eval()
+            state["seconds"] = time.perf_counter() - t0
+            if state["step"] % cfg.save_every == 0 or state["step"] == cfg.max_steps:
+                accelerator.wait_for_everyone()
+                if main:
+                    save_checkpoint(last_dir, inner, optimizer, scheduler, state)
+                    write_json(out_dir / "history.json", state["history"])
+    finally:
+        batches.close()
     bar.close()
     accelerator.wait_for_everyone()
     model.config.use_cache = True           # generation wants the cache back

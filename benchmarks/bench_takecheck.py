@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+"""Benchmark the reading check (helpers.takecheck) and the long-recording splitter (helpers.longtake) on real
+speech: the home reader of ../shared/realspeech/homereader (one man, at home, 141 takes, correct transcripts).
+
+Reading check. Every take is judged against four prompts: its own (a flag is a *false* flag), and three the
+benchmark makes from it (a flag is a catch): ``drop`` (one word removed from the table's text: the reader said
+a word the table lacks), ``change`` (one word replaced by a word of another prompt) and ``swap`` (another take's
+prompt). The edited word is chosen at random among the prompt's words (seed 0); ``drop`` is also reported for
+words of at least 3 letters. The flag thresholds (takecheck.FLAG_NATS_INDEL, FLAG_NATS_SUB) were set on the dev
+third (takecheck.dev_ids, 42 ids, listed in the JSON) with the sweep the JSON keeps under sweep_dev; figures
+are given for dev and, separately, for the other two thirds (``test``, 99 ids) that played no part in it.
+
+Long recording. ``--long N`` concatenates N takes (trimmed to their speech) with pauses of 0.3-2 s filled with
+the reader's own room tone, skips one prompt and reads one twice, and measures longtake.split_long_recording.
+
+    .venv/bin/python benchmarks/bench_takecheck.py                # everything (~15 min on 2 busy cores)
+    .venv/bin/python benchmarks/bench_takecheck.py --only dev     # the dev third only (tuning)
+    .venv/bin/python benchmarks/bench_takecheck.py --skip-check --long 40
+
+Writes bench_takecheck.json beside this script (the last full measurement; --only dev writes
+bench_takecheck.dev.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import platform
+import random
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+HOMEREADER = Path(__file__).resolve().parents[1].parent / "shared" / "realspeech" / "homereader"
+
+
+def read_homereader(root: Path = HOMEREADER) -> list[tuple[str, Path, str]]:
+    """(id, flac path, prompt) for every take of the home reader, in prompts.csv order."""
+    with (root / "prompts.csv").open(newline="", encoding="utf-8") as fh:
+        return [(Path(r["filename"]).stem, root / "wavs" / r["filename"], r["transcript"]) for r in csv.DictReader(fh)]
+
+
+def edited_prompts(ref_words: list[str], other_prompts: list[str], all_words: list[str], rng: random.Random
+                   ) -> dict[str, tuple[list[str], str]]:
+    """The three edits of one prompt (normalised words): {kind: (words, the edited word)}."""
+    j = rng.randrange(len(ref_words))
+    drop = (ref_words[:j] + ref_words[j + 1:], ref_words[j])
+    k = rng.randrange(len(ref_words))
+    w = rng.choice(all_words)
+    while w == ref_words[k]:
+        w = rng.choice(all_words)
+    change = (ref_words[:k] + [w] + ref_words[k + 1:], f"{ref_words[k]}->{w}")
+    swap = (rng.choice(other_prompts).split(), "")
+    return {"drop": drop, "change": change, "swap": swap}
+
+
+def judge_all(takes, listener, progress=True):
+    """One dict per take: the checks of its own prompt and of the three edits."""
+    from tqdm.auto import tqdm
+
+    from helpers import audio as A
+    from helpers import takecheck as TC
+    from helpers.metrics import normalize_for_wer
+
+    rng = random.Random(0)
+    norm = {i: normalize_for_wer(t) for i, _, t in takes}
+    all_words = [w for t in norm.values() for w in t.split()]
+    out = []
+    for tid, path, text in tqdm(takes, desc="judging", unit="take", disable=not progress):
+        y = A.load_mono(path)
+        enc = listener.encode(y)
+        own = TC.check_take(listener, y, text, tid, encoded=enc)
+        row = {"id": tid, "own": own, "heard": own.heard}
+        for kind, (words, edit) in edited_prompts(norm[tid].split(), [v for k, v in norm.items() if k != tid],
+                                                  all_words, rng).items():
+            c = TC.check_take(listener, y, " ".join(words), tid, heard=own.heard, encoded=enc)
+            row[kind], row[kind + "_edit"] = c, edit
+        out.append(row)
+    return out
+
+
+def rates(rows, thresholds):
+    """False-flag share and catch shares at (indel, substitution) thresholds, re-decided from the stored evidence."""
+    from helpers.takecheck import is_flagged
+
+    def flagged(c):
+        return is_flagged(c, thresholds)
+    n = len(rows)
+    res = {"takes": n, "false_flag_share": round(sum(flagged(r["own"]) for r in rows) / n, 4)}
+    for kind in ("drop", "change", "swap"):
+        res[f"{kind}_caught_share"] = round(sum(flagged(r[kind]) for r in rows) / n, 4)
+    long_drop = [r for r in rows if len(r["drop_edit"]) >= 3]
+    res["drop_3plus_letters_caught_share"] = round(sum(flagged(r["drop"]) for r in long_drop) / max(1, len(long_drop)), 4)
+    res["drop_3plus_letters_n"] = len(long_drop)
+    edits = [r[k] for r in rows for k in ("drop", "change", "swap")]
+    res["edits_caught_share"] = round(sum(flagged(c) for c in edits) / len(edits), 4)
+    return res
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", choices=("dev", "test", "all"), default="all")
+    ap.add_argument("--skip-check", action="store_true", help="only the long-recording part")
+    ap.add_argument("--long", type=int, default=0, help="prompts in the long recording (0: skip; the full "
+                    "benchmark uses every test-set take)")
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args(argv)
+    if not HOMEREADER.is_dir():
+        print(f"{HOMEREADER} not found: this benchmark needs ../shared/realspeech/homereader beside the repository.")
+        return 2
+
+    from helpers import takecheck as TC
+    from helpers.files import write_json
+
+    takes = read_homereader()
+    dev = set(TC.dev_ids([t[0] for t in takes]))
+    out = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+           "data": "../shared/realspeech/homereader (141 real takes, correct transcripts)",
+           "flag_nats_indel": TC.FLAG_NATS_INDEL, "flag_nats_sub": TC.FLAG_NATS_SUB, "swap_wer": TC.SWAP_WER,
+           "dev_ids": sorted(dev)}
+    listener = TC.Listener(cpu_threads=args.threads)
+    if not args.skip_check:
+        chosen = [t for t in takes if (t[0] in dev) == (args.only == "dev") or args.only == "all"]
+        t0 = time.perf_counter()
+        rows = judge_all(chosen, listener)
+        out["check_seconds"] = round(time.perf_counter() - t0, 1)
+        for name, subset in (("dev", [r for r in rows if r["id"] in dev]), ("test", [r for r in rows if r["id"] not in dev]),
+                             ("all", rows)):
+            if subset:
+                out[f"check_{name}"] = rates(subset, (TC.FLAG_NATS_INDEL, TC.FLAG_NATS_SUB))
+                print(name, out[f"check_{name}"])
+        out["sweep_dev"] = {f"indel {ti} / sub {ts}": rates([r for r in rows if r["id"] in dev], (ti, ts))
+                            for ti in (2, 3, 4, 5) for ts in (7, 8, 9, 10, 11)} if any(r["id"] in dev for r in rows) else {}
+        out["per_take"] = [{"id": r["id"], "split": "dev" if r["id"] in dev else "test", "heard": r["heard"],
+                            "own_nats": r["own"].evidence_nats, "own_flag": r["own"].flagged,
+                            "own_diff": r["own"].diff, **{f"{k}_nats": r[k].evidence_nats for k in ("drop", "change", "swap")},
+                            **{f"{k}_places": r[k].places for k in ("own", "drop", "change")},
+                            "drop_edit": r["drop_edit"], "change_edit": r["change_edit"]} for r in rows]
+    if args.long:
+        from helpers import longtake as LT
+
+        test_takes = [t for t in takes if t[0] not in dev][: args.long]
+        out["long"] = LT.benchmark(test_takes, listener=listener)
+        print("long", {k: v for k, v in out["long"].items() if k != "pieces"})
+    name = "bench_takecheck.dev.json" if args.only == "dev" else "bench_takecheck.json"
+    write_json(Path(__file__).with_name(name), out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

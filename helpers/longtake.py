@@ -1,0 +1,484 @@
+"""One long recording -> one take per prompt.
+
+Why this module exists
+----------------------
+Many people record the whole prompt list in one Audacity session instead of one file per prompt. This module
+cuts such a recording into takes named after their prompts, so prep can read them like any other folder::
+
+    python -m helpers.longtake --recording session.wav --prompts prompts.csv --out my_takes/
+
+How
+---
+1. **Silence** splits the recording into speech *chunks*: frame levels in the speech band against the room's
+   noise floor (the series' energy method, :func:`helpers.audio.energy_threshold`); a gap of at least
+   ``min_gap_s`` of room tone separates two chunks. A sentence with a comma pause is several chunks.
+2. **Whisper word timestamps** (tiny.en, offline) say which words each chunk holds; a chunk Whisper skipped
+   is transcribed on its own.
+3. **Alignment**: a dynamic programme groups consecutive chunks into readings and gives each group a prompt
+   (in order; a prompt may be skipped, read again, or a group may be extra speech that matches no prompt),
+   minimising word edit distance (after the series' one WER normaliser) plus small costs for skips, repeats
+   and extra words.
+4. **Boundaries**: a reading's speech runs from its first chunk's start to its last chunk's end; the piece
+   written is cut at the middle of the pauses around it (at most 1 s beyond the speech), so prep's own trim
+   and pad apply to it as to any take.
+
+When a prompt is read more than once, the **last** reading is kept (people re-read after a slip) and the
+others are reported. The raw recording is only read; the output folder is written whole and atomically
+(:func:`helpers.files.atomic_dir`), and a re-run replaces it only if it is one this module wrote.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from . import audio as A
+from .files import atomic_dir
+
+__all__ = ["Reading", "LongTakeResult", "speech_chunks", "align_chunks", "split_long_recording", "benchmark", "main"]
+
+SR = A.TARGET_SR
+REPORT_FILE = "longtake_report.json"
+SKIP_COST = 3.0        # a prompt nobody read
+REPEAT_COST = 1.0      # a prompt read again
+EXTRA_COST = 1.0       # per word of speech that belongs to no prompt (plus one per extra group)
+EDIT_COST = 2.0        # per word edit between a reading and its prompt: a group that differs from a prompt in
+                       # more than about half its words is cheaper as extra speech + a skipped prompt
+MAX_GROUP_CHUNKS = 12
+ATTACH_GAP_S = 0.3     # a wordless chunk this close to a reading's edge belongs to it
+MAX_SKIP = 3
+BEAM = 40.0            # alignment states costing this much more than the best at the same point are dropped
+
+
+class LongTakeError(Exception):
+    """Bad input (file not found, prompts missing, output folder not ours); says what to do."""
+
+
+@dataclass
+class Reading:
+    """One group of chunks and what it was matched to."""
+
+    prompt_index: int | None          # None: extra speech
+    start_s: float                    # speech edges in the recording
+    end_s: float
+    cut_start_s: float                # where the piece is cut (middle of the pauses around it)
+    cut_end_s: float
+    heard: str
+    wer: float | None
+    kept: bool = True
+    name: str = ""
+
+
+@dataclass
+class LongTakeResult:
+    readings: list[Reading]
+    prompts: list[str]
+    names: list[str]
+    found: list[int] = field(default_factory=list)
+    missing: list[int] = field(default_factory=list)
+    repeated: list[int] = field(default_factory=list)
+    extra: list[tuple[float, float]] = field(default_factory=list)
+    out_dir: Path | None = None
+
+    @property
+    def kept(self) -> list[Reading]:
+        return [r for r in self.readings if r.kept and r.prompt_index is not None]
+
+    def summary(self) -> str:
+        n = len(self.prompts)
+        s = f"{len(self.found)} of {n} prompts found"
+        if self.missing:
+            s += f"; missing: {', '.join(self.names[i] for i in self.missing)}"
+        if self.repeated:
+            s += f"; read more than once (last reading kept): {', '.join(self.names[i] for i in self.repeated)}"
+        if self.extra:
+            s += f"; {len(self.extra)} stretch(es) of extra speech (" + ", ".join(
+                f"{a:.1f}-{b:.1f} s" for a, b in self.extra) + ")"
+        return s
+
+
+# --------------------------------------------------------------------------------------- 1. chunks
+
+def local_floor_db(level: np.ndarray, hop_ms: float, window_s: float = 8.0, percentile: float = 5.0) -> np.ndarray:
+    """The room's noise floor around each frame: the ``percentile``-th frame level within ``window_s``.
+
+    A long session drifts (the fridge starts, the reader moves), so one floor for the whole file would call
+    a noisier stretch of room tone speech; a floor a few seconds wide follows it and still sees enough pauses.
+    """
+    per = max(1, int(round(window_s * 1000 / hop_ms)))
+    step = max(1, per // 8)
+    centres = np.arange(0, level.size, step)
+    vals = np.array([np.percentile(level[max(0, c - per // 2): c + per // 2 + 1], percentile) for c in centres])
+    return np.interp(np.arange(level.size), centres, vals)
+
+
+def speech_chunks(audio: np.ndarray, sr: int = SR, margin_db: float = 6.0, edge_margin_db: float = 3.0,
+                  min_gap_s: float = 0.2, min_chunk_s: float = 0.08, hop_ms: float = 10.0) -> list[tuple[float, float]]:
+    """(start_s, end_s) of the stretches of speech, separated by at least ``min_gap_s`` of room tone.
+
+    Two thresholds above the local noise floor (:func:`local_floor_db`), as in hysteresis thresholding: a
+    stretch is speech if it rises ``margin_db`` (6 dB) above the floor somewhere — room tone wanders by a few
+    dB, so a blip of it must not count — and its edges are where it falls back below ``edge_margin_db``
+    (3 dB, the series' trimmer margin: the faint ends of words).
+    """
+    x = A.speech_band(audio, sr)
+    times, level = A.frame_energy_db(x, sr, frame_ms=30.0, hop_ms=hop_ms)
+    floor = local_floor_db(level, hop_ms)
+    high = level > np.maximum(floor + margin_db, float(level.max()) - 60.0)
+    low = level > np.maximum(floor + edge_margin_db, float(level.max()) - 60.0)
+    # hysteresis: a stretch above the low threshold is speech if it reaches the high one somewhere
+    runs = [(a, b) for a, b in A._runs(low) if high[a:b].any()]
+    half = 0.015
+    spans = [(max(0.0, float(times[a]) - half), min(len(audio) / sr, float(times[b - 1]) + half)) for a, b in runs]
+    merged: list[list[float]] = []
+    for s, e in spans:
+        if merged and s - merged[-1][1] < min_gap_s:
+            merged[-1][1] = e
+        else:
+            merged.append([s, e])
+    return [(s, e) for s, e in merged if e - s >= min_chunk_s]
+
+
+# --------------------------------------------------------------------------------------- 2. words
+
+def _words_by_chunk(audio: np.ndarray, chunks: list[tuple[float, float]], listener) -> list[list[str]]:
+    """Normalised words heard in each chunk (Whisper word timestamps; chunks it skipped heard alone)."""
+    from .metrics import normalize_for_wer
+
+    segments, _ = listener.model.transcribe(audio, language="en", beam_size=1, word_timestamps=True,
+                                            condition_on_previous_text=False, vad_filter=False)
+    words = [(w.start, w.end, w.word) for seg in segments for w in (seg.words or [])]
+    starts = np.array([c[0] for c in chunks])
+    ends = np.array([c[1] for c in chunks])
+    out: list[list[str]] = [[] for _ in chunks]
+    for ws, we, w in words:
+        overlap = np.minimum(ends, we) - np.maximum(starts, ws)
+        if overlap.max() > 0:
+            i = int(overlap.argmax())
+        else:  # a word Whisper placed in a pause: the nearest chunk
+            i = int(np.argmin(np.minimum(np.abs(starts - we), np.abs(ends - ws))))
+        out[i] += normalize_for_wer(w).split()
+    for i, (s, e) in enumerate(chunks):
+        if not out[i] and e - s >= 0.4:
+            enc, _ = listener.encode(audio[int(s * SR): int(e * SR)])
+            out[i] = normalize_for_wer(listener.transcribe(enc)).split()
+    return out
+
+
+# --------------------------------------------------------------------------------------- 3. alignment
+
+def _edit(a: Sequence[str], b: Sequence[str]) -> int:
+    """Word edit distance."""
+    prev = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        cur = [i] + [0] * len(b)
+        for j, y in enumerate(b, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x != y))
+        prev = cur
+    return prev[-1]
+
+
+def align_chunks(chunk_words: list[list[str]], prompt_words: list[list[str]]) -> list[tuple[int, int, int | None]]:
+    """Group consecutive chunks and give each group a prompt index (or None: extra speech).
+
+    Returns ``[(first_chunk, end_chunk, prompt_index_or_None), ...]`` covering every chunk that has words,
+    prompts in non-decreasing order (equal = read again; jumps = prompts skipped). Chunks without words
+    join no group. Cost = EDIT_COST per word edit + SKIP_COST per skipped prompt + REPEAT_COST per repeat + EXTRA_COST
+    per extra word and group.
+    """
+    idx = [i for i, w in enumerate(chunk_words) if w]
+    n, p = len(idx), len(prompt_words)
+    inf = float("inf")
+    # best[k][j + 1]: cost of explaining the first k word-chunks with the last prompt used being j (-1: none)
+    best = [[inf] * (p + 1) for _ in range(n + 1)]
+    back: list[list[Any]] = [[None] * (p + 1) for _ in range(n + 1)]
+    best[0][0] = 0.0
+    for k in range(n):
+        floor_k = min(best[k])
+        for jj in range(p + 1):
+            c0 = best[k][jj]
+            if c0 == inf or c0 > floor_k + BEAM:   # beam: a state this far behind the best never wins
+                continue
+            last = jj - 1
+            words: list[str] = []
+            for m in range(k, min(n, k + MAX_GROUP_CHUNKS)):
+                words = words + chunk_words[idx[m]]
+                # extra speech
+                c = c0 + EXTRA_COST * (len(words) + 1)
+                if c < best[m + 1][jj]:
+                    best[m + 1][jj], back[m + 1][jj] = c, (k, jj, None)
+                lo = max(last, 0)
+                for j in range(lo, min(p, last + MAX_SKIP + 2)):
+                    skipped = max(0, j - last - 1)
+                    c = c0 + EDIT_COST * _edit(words, prompt_words[j]) + SKIP_COST * skipped + (REPEAT_COST if j == last else 0)
+                    if c < best[m + 1][j + 1]:
+                        best[m + 1][j + 1], back[m + 1][j + 1] = c, (k, jj, j)
+    # prompts never reached at the end are skipped too
+    total = [best[n][jj] + SKIP_COST * (p - jj) for jj in range(p + 1)]
+    jj = int(np.argmin(total))
+    groups, k = [], n
+    while k > 0:
+        pk, pjj, j = back[k][jj]
+        groups.append((idx[pk], idx[k - 1] + 1, j))
+        k, jj = pk, pjj
+    return groups[::-1]
+
+
+# --------------------------------------------------------------------------------------- 4. the split
+
+def _safe_name(name: str, i: int) -> str:
+    stem = Path(name).stem if name else ""
+    stem = re.sub(r"[^\w.-]+", "_", stem).strip("._")
+    return stem or f"prompt_{i + 1:03d}"
+
+
+def split_long_recording(recording: str | Path, prompts: Sequence[str], out_dir: str | Path | None = None,
+                         names: Sequence[str] | None = None, listener=None, min_gap_s: float = 0.2,
+                         progress: bool = True) -> LongTakeResult:
+    """Split one recording of ``prompts`` (read in this order, with pauses) into one take per prompt.
+
+    ``names``: the file name for each prompt (e.g. the prompts table's filename column; default
+    ``prompt_001`` ...). With ``out_dir``, writes ``<name>.wav`` per kept reading (original rate and
+    channels, cut at the middle of the pauses), ``prompts.csv`` (filename,transcript of the pieces written)
+    and ``longtake_report.json``; the folder is replaced whole, atomically, and only if this module wrote it.
+    """
+    recording = Path(recording)
+    if not recording.is_file():
+        raise LongTakeError(f"{recording}: recording not found. Pass --recording with your session's WAV/FLAC.")
+    prompts = [str(t) for t in prompts]
+    if not prompts or not any(t.strip() for t in prompts):
+        raise LongTakeError("no prompts given: pass the prompts table the recording reads, in reading order.")
+    names = [_safe_name(n, i) for i, n in enumerate(names)] if names else [f"prompt_{i + 1:03d}" for i in range(len(prompts))]
+    if len(names) != len(prompts):
+        raise LongTakeError(f"{len(names)} names for {len(prompts)} prompts: give one name per prompt.")
+    if len(set(names)) != len(names):
+        dup = sorted({n for n in names if names.count(n) > 1})
+        raise LongTakeError(f"prompt names {dup} repeat: each piece needs its own file name.")
+    if out_dir is not None:
+        _check_out_dir(recording, Path(out_dir))
+    raw, raw_sr = A.load(recording)
+    mono = A.resample(A.remove_dc(A.to_mono(raw)), raw_sr, SR)
+    if listener is None:
+        from .takecheck import Listener
+
+        listener = Listener()
+    from .metrics import normalize_for_wer
+
+    chunks = speech_chunks(mono, SR, min_gap_s=min_gap_s)
+    if not chunks:
+        raise LongTakeError(f"{recording}: no speech found (the whole file is at the level of its quietest part).")
+    chunk_words = _words_by_chunk(mono, chunks, listener)
+    prompt_words = [normalize_for_wer(t).split() for t in prompts]
+    groups = align_chunks(chunk_words, prompt_words)
+    total_s = len(mono) / SR
+    readings: list[Reading] = []
+    for gi, (a, b, j) in enumerate(groups):
+        prev_end = groups[gi - 1][1] - 1 if gi > 0 else None
+        next_start = groups[gi + 1][0] if gi + 1 < len(groups) else None
+        cut_s = (chunks[prev_end][1] + chunks[a][0]) / 2 if prev_end is not None else max(0.0, chunks[a][0] - 0.5)
+        cut_e = (chunks[b - 1][1] + chunks[next_start][0]) / 2 if next_start is not None else min(total_s, chunks[b - 1][1] + 0.5)
+        cut_s, cut_e = max(cut_s, chunks[a][0] - 1.0), min(cut_e, chunks[b - 1][1] + 1.0)
+        start, end = chunks[a][0], chunks[b - 1][1]
+        # a wordless chunk just before or after (a soft first syllable, a breath): the trimmer would keep it too
+        lo_lim = chunks[prev_end][1] if prev_end is not None else 0.0
+        hi_lim = chunks[next_start][0] if next_start is not None else total_s
+        for c in range(a - 1, -1, -1):
+            if chunk_words[c] or chunks[c][0] <= lo_lim or start - chunks[c][1] > ATTACH_GAP_S:
+                break
+            start = chunks[c][0]
+        for c in range(b, len(chunks)):
+            if chunk_words[c] or chunks[c][1] >= hi_lim or chunks[c][0] - end > ATTACH_GAP_S:
+                break
+            end = chunks[c][1]
+        heard = " ".join(w for c in range(a, b) for w in chunk_words[c])
+        wer = None
+        if j is not None and prompt_words[j]:
+            wer = round(_edit(heard.split(), prompt_words[j]) / len(prompt_words[j]), 3)
+        readings.append(Reading(j, round(start, 3), round(end, 3), round(cut_s, 3), round(cut_e, 3), heard, wer,
+                                name=names[j] if j is not None else ""))
+    res = LongTakeResult(readings, prompts, names)
+    seen: dict[int, list[Reading]] = {}
+    for r in readings:
+        if r.prompt_index is None:
+            r.kept = False
+            res.extra.append((r.start_s, r.end_s))
+        else:
+            seen.setdefault(r.prompt_index, []).append(r)
+    for j, rs in seen.items():
+        for r in rs[:-1]:
+            r.kept = False
+    res.found = sorted(seen)
+    res.missing = [j for j in range(len(prompts)) if j not in seen]
+    res.repeated = sorted(j for j, rs in seen.items() if len(rs) > 1)
+    if out_dir is not None:
+        _write(res, raw, raw_sr, recording, Path(out_dir))
+    return res
+
+
+def _check_out_dir(recording: Path, out_dir: Path) -> None:
+    rec, out = recording.resolve(), out_dir.resolve()
+    if out == rec.parent or out in rec.parents:
+        raise LongTakeError(f"{out_dir}: the output folder holds the recording {recording} itself (raw files are "
+                            "never touched). Choose a new, empty folder for the pieces, e.g. my_takes/.")
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / REPORT_FILE).is_file())):
+        raise LongTakeError(f"{out_dir}: exists and was not written by helpers.longtake; it would be replaced "
+                            "whole. Choose a new folder (or empty this one yourself).")
+
+
+def _write(res: LongTakeResult, raw: np.ndarray, raw_sr: int, recording: Path, out_dir: Path) -> None:
+    import soundfile as sf
+
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["filename", "transcript"])
+    with atomic_dir(out_dir) as tmp:
+        for r in res.kept:
+            name = f"{r.name}.wav"
+            piece = raw[int(r.cut_start_s * raw_sr): int(r.cut_end_s * raw_sr)]
+            sf.write(tmp / name, piece, raw_sr, subtype="PCM_16" if raw.dtype != np.float64 else "FLOAT", format="WAV")
+            w.writerow([name, res.prompts[r.prompt_index]])
+        (tmp / "prompts.csv").write_text(buf.getvalue(), encoding="utf-8")
+        report = {"recording": str(recording), "summary": res.summary(),
+                  "found": [res.names[j] for j in res.found], "missing": [res.names[j] for j in res.missing],
+                  "repeated": [res.names[j] for j in res.repeated], "extra_speech_s": res.extra,
+                  "readings": [asdict(r) for r in res.readings]}
+        (tmp / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        for p in tmp.iterdir():
+            p.chmod(0o644)
+        tmp.chmod(0o755)
+    res.out_dir = out_dir
+
+
+# --------------------------------------------------------------------------------------- measuring it
+
+def build_long_recording(takes: Sequence[tuple[str, Path, str]], skip: int, twice: int, seed: int = 0,
+                         pause_s: tuple[float, float] = (0.3, 2.0)) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    """A test recording from separate real takes: each trimmed to its speech (the series' energy trimmer),
+    joined by pauses of ``pause_s`` filled with room tone cut from the quiet lead-in and tail of the same
+    recordings (real room noise, not white noise: half a pause from the take before, half from the take
+    after), prompt ``skip`` left out and prompt ``twice`` read twice.
+
+    Returns (16 kHz audio, truth): one dict per reading placed, with prompt index and speech start/end.
+    """
+    rng = np.random.default_rng(seed)
+    pieces, tones = [], []
+    for _, path, _ in takes:
+        raw, sr = A.load(path)
+        y = A.resample(A.remove_dc(A.to_mono(raw)), sr, SR)
+        b = A.energy_bounds(y, SR)
+        pieces.append(y[int(b.start_s * SR): int(b.end_s * SR)])
+        quiet = np.concatenate([y[: max(0, int((b.start_s - 0.05) * SR))], y[int((b.end_s + 0.05) * SR):]])
+        tones.append(quiet if quiet.size >= int(0.05 * SR) else None)
+    pool = [t for t in tones if t is not None]
+    if not pool:
+        raise ValueError("no quiet lead-in or tail in these takes to take room tone from")
+
+    def room(i: int, seconds: float) -> np.ndarray:
+        """``seconds`` of take i's own room tone (the room it was recorded in), looped from a random point."""
+        src = tones[i] if tones[i] is not None else pool[0]
+        n = int(seconds * SR)
+        start = int(rng.integers(0, max(1, src.size)))
+        out = np.concatenate([src[start:], src[:start]])
+        while out.size < n:
+            out = np.concatenate([out, src])
+        return out[:n]
+
+    order = [i for i in range(len(takes)) if i != skip]
+    order.insert(order.index(twice) + 1, twice)
+    parts, truth, t = [room(order[0], 1.0)], [], 1.0
+    for k, i in enumerate(order):
+        truth.append({"prompt_index": i, "start_s": t, "end_s": t + pieces[i].size / SR})
+        parts.append(pieces[i])
+        t += pieces[i].size / SR
+        gap = float(rng.uniform(*pause_s))
+        nxt = order[k + 1] if k + 1 < len(order) else i
+        # the pause: half in this take's room tone, half in the next one's (each take's own surroundings)
+        parts += [room(i, gap / 2), room(nxt, gap - gap / 2)]
+        t += int(gap / 2 * SR) / SR + int((gap - gap / 2) * SR) / SR
+    return np.concatenate(parts).astype(np.float32), truth
+
+
+def score_split(res: LongTakeResult, truth: list[dict[str, Any]], tol_s: float = 0.1) -> dict[str, Any]:
+    """Boundary accuracy and attribution of a split against the truth of :func:`build_long_recording`."""
+    last = {}
+    for tr in truth:
+        last[tr["prompt_index"]] = tr             # the last reading of each prompt is the one kept
+    errors, right, wrong = [], 0, []
+    for r in res.kept:
+        tr = last.get(r.prompt_index)
+        overl = [x for x in truth if min(x["end_s"], r.end_s) - max(x["start_s"], r.start_s) > 0]
+        best = max(overl, key=lambda x: min(x["end_s"], r.end_s) - max(x["start_s"], r.start_s)) if overl else None
+        if tr is not None and best is tr:
+            right += 1
+            errors += [abs(r.start_s - tr["start_s"]), abs(r.end_s - tr["end_s"])]
+        else:
+            wrong.append(r.name)
+    placed = sorted(last)
+    errs = np.array(errors) if errors else np.array([np.inf])
+    return {"prompts": len(res.prompts), "readings_placed": len(truth), "kept_pieces": len(res.kept),
+            "attributed_right": right, "attributed_wrong": wrong,
+            "boundaries_within_100ms_share": round(float(np.mean(errs <= tol_s)) * 2 * right / max(1, 2 * len(placed)), 4),
+            "boundary_err_median_ms": round(float(np.median(errs)) * 1000, 1),
+            "boundary_err_p95_ms": round(float(np.percentile(errs, 95)) * 1000, 1),
+            "missing": res.missing, "repeated": res.repeated, "extra": res.extra}
+
+
+def benchmark(takes: Sequence[tuple[str, Path, str]], listener=None, skip: int | None = None,
+              twice: int | None = None, seed: int = 0, tmp_dir: str | Path | None = None) -> dict[str, Any]:
+    """Build a long recording from ``takes`` (id, path, prompt), split it, and score the split."""
+    import tempfile
+    import time
+
+    from .files import write_wav
+
+    n = len(takes)
+    skip = n // 3 if skip is None else skip
+    twice = (2 * n) // 3 if twice is None else twice
+    audio, truth = build_long_recording(takes, skip, twice, seed)
+    with tempfile.TemporaryDirectory(dir=tmp_dir) as d:
+        path = write_wav(Path(d) / "session.wav", audio, SR)
+        t0 = time.perf_counter()
+        res = split_long_recording(path, [t[2] for t in takes], Path(d) / "pieces", names=[t[0] for t in takes],
+                                   listener=listener, progress=False)
+        seconds = time.perf_counter() - t0
+        written = sorted(p.name for p in (Path(d) / "pieces").glob("*.wav"))
+    out = score_split(res, truth)
+    out.update({"recording_s": round(audio.size / SR, 1), "split_seconds": round(seconds, 1), "skipped": skip,
+                "read_twice": twice, "files_written": len(written), "ids": [t[0] for t in takes]})
+    return out
+
+
+# --------------------------------------------------------------------------------------- CLI
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m helpers.longtake",
+                                 description="One long recording of the prompt list -> one take per prompt.")
+    ap.add_argument("--recording", required=True, help="the long WAV/FLAC (only read)")
+    ap.add_argument("--prompts", required=True, help="the prompts table, in the order you read it")
+    ap.add_argument("--out", required=True, help="a new folder for the pieces (then: helpers.prep --raw OUT "
+                    "--prompts OUT/prompts.csv)")
+    args = ap.parse_args(argv)
+    from .prep import PrepError, read_prompts
+
+    try:
+        table = read_prompts(args.prompts)
+        res = split_long_recording(args.recording, list(table.values()), args.out, names=list(table.keys()))
+    except (LongTakeError, PrepError, A.AudioFileError) as err:
+        print(f"error: {err}")
+        return 2
+    print(res.summary())
+    print(f"  {len(res.kept)} pieces -> {args.out}; next: python -m helpers.prep --raw {args.out} "
+          f"--prompts {Path(args.out) / 'prompts.csv'} --out work/dataset")
+    return 0 if res.kept else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,409 @@
+"""A machine listens to every take: does each one say what the prompts table says?
+
+Why this module exists
+----------------------
+A take read differently from its prompt ("the" for "a", a skipped word, the wrong line of the table) teaches
+SpeechT5 the wrong text for that sound, and no level meter can hear it. Here the offline Whisper tiny.en
+(:mod:`helpers.asr`, shipped in a pip package) transcribes each kept take, both texts go through the series'
+one WER normaliser (:func:`helpers.metrics.normalize_for_wer`), and the differences are shown as a word diff.
+
+What a flag means
+-----------------
+Whisper tiny.en itself gets ~10 % of the words of *correctly read* real speech wrong (``debtors`` -> "daptors",
+``latter`` -> "letter"); on the home reader's 141 takes only a quarter come back word for word. So "the words
+differ" cannot be the flag: it would flag most good takes. A flag must mean **the audio supports what Whisper
+heard clearly better than what the table says**. For every place where the two texts differ we ask Whisper
+itself, listening to the same audio, how likely each version is (teacher forcing: the log-probability of the
+prompt's words given the sound, :meth:`Listener.logprob`):
+
+    evidence = log P(prompt with this difference replaced by what was heard | audio) - log P(prompt | audio)
+
+A mishearing of a word that *was* read ("daptors" for "debtors") costs little evidence: the prompt's word is
+also a plausible reading of the sound. A word the reader said that the table lacks, or a word in the table
+that was never said, costs a lot. Two kinds of place, two thresholds (natural-log units, "nats"):
+
+* a word **missing or extra** (one side of the place is empty): :data:`FLAG_NATS_INDEL` = 3 nats, i.e. the
+  audio makes Whisper's version about 20x likelier. Whisper tiny.en rarely invents or drops a word with that
+  much evidence on correctly read takes;
+* a **different word** in the same place: :data:`FLAG_NATS_SUB` = 9 nats (~8000x), because Whisper's own
+  substitutions on correctly read takes — a homophone, "the" heard as "their", "not" as "no" — sometimes come
+  with that much evidence from its language model.
+
+A take is also flagged when the texts share almost nothing (WER >= :data:`SWAP_WER` on a prompt of at least
+:data:`SWAP_MIN_WORDS` words, or a take heard with that many: the wrong prompt). Per-place evidence
+cannot see a swap well: fixing one place of a wrong sentence leaves the rest wrong. Both thresholds were set on a fixed *dev* third of the home
+reader's takes (:func:`dev_ids`) and measured on the other two thirds (``benchmarks/bench_takecheck.py``).
+What a flag cannot see: one short function word changed into another ("a" for "the") is within Whisper
+tiny.en's own noise on real speech.
+
+By default a flagged take is kept, with a warning and its diff; ``exclude=True`` (``--exclude-misread``)
+leaves it out of the manifest. Takes without a transcript get Whisper's text in a *suggested* prompts file
+(``prompts.suggested.csv`` in the output folder) for you to read and correct: it is never used on its own.
+
+    python -m helpers.takecheck --dataset work/dataset [--raw my_takes/] [--exclude-misread]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import io
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from .files import write_json, write_text
+
+__all__ = ["FLAG_NATS_INDEL", "FLAG_NATS_SUB", "SWAP_WER", "is_flagged", "Listener", "TakeCheck", "word_diff", "check_take", "check_takes",
+           "check_dataset", "suggest_prompts", "dev_ids", "main"]
+
+FLAG_NATS_INDEL = 3.0  # evidence (nats) for a word missing/extra ...    (both set on dev_ids() of the home reader)
+FLAG_NATS_SUB = 9.0    # ... and for a different word in the same place
+SWAP_WER = 0.6        # the texts share almost nothing: the wrong prompt, whatever the evidence ...
+SWAP_MIN_WORDS = 8    # ... when the prompt or the take has this many words (else: on evidence alone)
+_TOKEN_FLOOR = 1e-6   # a token's probability is floored here, so one impossible token counts at most ~14 nats
+_MAX_REGIONS = 12     # more differing places than this: only the largest are scored (the rest are noise anyway)
+CHECK_FILE = "reading_check.csv"
+SUGGESTED_FILE = "prompts.suggested.csv"
+
+
+def dev_ids(ids: Iterable[str], share: float = 1 / 3) -> list[str]:
+    """The fixed dev subset used to set the flag thresholds: ids whose sha1 falls in the first ``share``.
+
+    Everything else is the measurement set. Deterministic on every machine.
+    """
+    return sorted(i for i in ids if int(hashlib.sha1(i.encode()).hexdigest()[:8], 16) / 16 ** 8 < share)
+
+
+# --------------------------------------------------------------------------------------- the listener
+
+class Listener:
+    """Whisper tiny.en (CTranslate2 int8) that can both *transcribe* a take and *score* a given text on it.
+
+    One model, loaded once; the audio is encoded once per take and reused for every text scored.
+    """
+
+    def __init__(self, cpu_threads: int = 0, device: str = "cpu") -> None:
+        from faster_whisper.tokenizer import Tokenizer
+
+        from . import asr
+
+        self.backend = asr.get_backend("whisper-tiny.en", device=device, cpu_threads=cpu_threads)
+        self.model = self.backend.model
+        self.tok = Tokenizer(self.model.hf_tokenizer, self.model.model.is_multilingual, task="transcribe",
+                             language="en")
+
+    def encode(self, audio: np.ndarray) -> tuple[Any, int]:
+        """Encoder output for one 16 kHz mono clip (at most 30 s are heard) and its number of mel frames."""
+        feats = self.model.feature_extractor(np.asarray(audio, dtype=np.float32))
+        frames = min(int(feats.shape[-1]), 3000)
+        feats = np.pad(feats, ((0, 0), (0, max(0, 3000 - feats.shape[-1]))))[:, :3000]
+        return self.model.encode(feats), frames
+
+    def transcribe(self, enc: Any) -> str:
+        """Greedy text (beam 1, no timestamps) from an encoder output."""
+        t = self.tok
+        res = self.model.model.generate(enc, [t.sot_sequence + [t.no_timestamps]], beam_size=1, max_length=224,
+                                        suppress_blank=True, suppress_tokens=[-1])[0]
+        return t.decode([i for i in res.sequences_ids[0] if i < t.eot]).strip()
+
+    def logprob(self, enc: Any, frames: int, words: Sequence[str]) -> float:
+        """log P(words | audio), teacher-forced, written as normalised words followed by "." (the "." says
+        the sentence is over: a prompt missing its last word gets a very unlikely ".")."""
+        toks = self.tok.encode(" " + " ".join(words) + ".") if words else self.tok.encode(".")
+        p = np.asarray(self.model.model.align(enc, self.tok.sot_sequence, [toks], frames)[0].text_token_probs)
+        return float(np.log(np.maximum(p, _TOKEN_FLOOR)).sum())
+
+
+# --------------------------------------------------------------------------------------- comparing texts
+
+def _regions(ref: list[str], hyp: list[str]) -> list[tuple[int, int, int, int]]:
+    """(ref_start, ref_end, hyp_start, hyp_end) of every place where the word sequences differ."""
+    import jiwer
+
+    if not ref or not hyp:
+        return [(0, len(ref), 0, len(hyp))] if (ref or hyp) else []
+    out = jiwer.process_words(" ".join(ref), " ".join(hyp))
+    return [(a.ref_start_idx, a.ref_end_idx, a.hyp_start_idx, a.hyp_end_idx)
+            for a in out.alignments[0] if a.type != "equal"]
+
+
+def word_diff(prompt: str, heard: str) -> str:
+    """The prompt's normalised words with every difference marked: ``[prompt -> heard]``, ``[-missing]``,
+    ``[+extra]``. Empty string when the normalised texts are the same."""
+    from .metrics import normalize_for_wer
+
+    ref, hyp = normalize_for_wer(prompt).split(), normalize_for_wer(heard).split()
+    regions = _regions(ref, hyp)
+    if not regions:
+        return ""
+    parts, i = [], 0
+    for rs, re_, hs, he in regions:
+        parts += ref[i:rs]
+        said, got = " ".join(ref[rs:re_]), " ".join(hyp[hs:he])
+        parts.append(f"[{said} -> {got}]" if said and got else f"[-{said}]" if said else f"[+{got}]")
+        i = re_
+    parts += ref[i:]
+    return " ".join(parts)
+
+
+@dataclass
+class TakeCheck:
+    """What the machine heard in one take and whether it disagrees with the prompt."""
+
+    id: str
+    prompt: str
+    heard: str
+    wer: float
+    diff: str
+    evidence_nats: float                      # the largest evidence over the differing places (0: none)
+    flagged: bool
+    reason: str = ""                          # why flagged: "misread: ..." / "wrong prompt?" / "nothing heard"
+    places: list[dict[str, Any]] = field(default_factory=list)  # each differing place: said, heard, nats
+
+    def row(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["places"] = "; ".join(f"{p['prompt'] or '-'} -> {p['heard'] or '-'} ({p['nats']:.1f})" for p in self.places)
+        return d
+
+
+def check_take(listener: Listener, audio: np.ndarray, prompt: str, take_id: str = "",
+               thresholds: tuple[float, float] = (FLAG_NATS_INDEL, FLAG_NATS_SUB), heard: str | None = None, encoded: tuple[Any, int] | None = None
+               ) -> TakeCheck:
+    """Transcribe one take (16 kHz mono) and judge it against ``prompt`` (see the module docstring).
+
+    ``heard`` and ``encoded`` (from :meth:`Listener.encode`) may pass what was already made for this audio,
+    to judge several prompts against one take without listening again.
+    """
+    from .metrics import normalize_for_wer
+
+    enc, frames = encoded if encoded is not None else listener.encode(audio)
+    if heard is None:
+        heard = listener.transcribe(enc)
+    ref, hyp = normalize_for_wer(prompt).split(), normalize_for_wer(heard).split()
+    if not ref:
+        raise ValueError(f"take {take_id or '?'}: the prompt {prompt!r} has no words to compare with; "
+                         "give it a transcript (or use suggest_prompts for takes without one).")
+    regions = _regions(ref, hyp)
+    errors = sum(max(re_ - rs, he - hs) for rs, re_, hs, he in regions)
+    wer = min(1.0, errors / len(ref)) if regions else 0.0
+    diff = word_diff(prompt, heard)
+    if not hyp:
+        return TakeCheck(take_id, prompt, heard, 1.0, diff, float("inf"), True, "nothing heard: silent, "
+                         "or not speech Whisper knows", [])
+    places = []
+    swapped = wer >= SWAP_WER and max(len(ref), len(hyp)) >= SWAP_MIN_WORDS
+    if regions and not swapped:
+        base = listener.logprob(enc, frames, ref)
+        scored = sorted(regions, key=lambda r: -max(r[1] - r[0], r[3] - r[2]))[:_MAX_REGIONS]
+        for rs, re_, hs, he in sorted(scored):
+            fixed = ref[:rs] + hyp[hs:he] + ref[re_:]
+            nats = listener.logprob(enc, frames, fixed) - base if fixed else 0.0
+            places.append({"prompt": " ".join(ref[rs:re_]), "heard": " ".join(hyp[hs:he]), "nats": round(nats, 2)})
+    evidence = max((p["nats"] for p in places), default=0.0)
+    if regions and swapped:
+        return TakeCheck(take_id, prompt, heard, round(wer, 3), diff, float("inf"), True,
+                         f"wrong prompt? the take and the table share few words (WER {wer:.0%})", places)
+    over = [p for p in places if p["nats"] >= place_threshold(p, thresholds)]
+    flagged = bool(over)
+    reason = ""
+    if flagged:
+        worst = max(over, key=lambda p: p["nats"])
+        reason = f"misread: table says {worst['prompt'] or '(nothing)'!r}, the take says {worst['heard'] or '(nothing)'!r}"
+    return TakeCheck(take_id, prompt, heard, round(wer, 3), diff, round(evidence, 2), flagged, reason, places)
+
+
+def place_threshold(place: dict[str, Any], thresholds: tuple[float, float] = (FLAG_NATS_INDEL, FLAG_NATS_SUB)) -> float:
+    """The evidence a differing place needs to flag its take: a missing/extra word, or a different word."""
+    return thresholds[0] if not place["prompt"] or not place["heard"] else thresholds[1]
+
+
+def is_flagged(check: TakeCheck, thresholds: tuple[float, float]) -> bool:
+    """Re-decide a check at other thresholds from its stored evidence (for tuning and the benchmark)."""
+    if check.reason.startswith(("wrong prompt", "nothing heard")):
+        return True
+    return any(p["nats"] >= place_threshold(p, thresholds) for p in check.places)
+
+
+def check_takes(items: Sequence[tuple[str, np.ndarray, str]], listener: Listener | None = None,
+                thresholds: tuple[float, float] = (FLAG_NATS_INDEL, FLAG_NATS_SUB), progress: bool = True) -> list[TakeCheck]:
+    """:func:`check_take` over ``(id, audio_16k, prompt)`` items, with a progress bar."""
+    from tqdm.auto import tqdm
+
+    listener = listener or Listener()
+    return [check_take(listener, a, p, i, thresholds) for i, a, p in tqdm(items, desc="listening", unit="take",
+                                                                          disable=not progress)]
+
+
+# --------------------------------------------------------------------------------------- on a dataset
+
+def _cache_key(path: Path, text: str, thresholds: tuple[float, float]) -> str:
+    h = hashlib.sha1(path.read_bytes())
+    h.update(json.dumps([text, list(thresholds), SWAP_WER, SWAP_MIN_WORDS, "v1"]).encode())
+    return h.hexdigest()[:16]
+
+
+def check_dataset(dataset_dir: str | Path, thresholds: tuple[float, float] = (FLAG_NATS_INDEL, FLAG_NATS_SUB), exclude: bool = False,
+                  listener: Listener | None = None, progress: bool = True) -> list[TakeCheck]:
+    """Check every take of a prepared dataset (``manifest.jsonl``); write ``reading_check.csv`` beside it.
+
+    Results are cached per take in ``.reading/`` (keyed by the WAV's bytes, the prompt and the settings), so a
+    re-run only listens to new or changed takes. With ``exclude=True`` flagged takes are removed from
+    ``manifest.jsonl`` (and ``hf/``), and marked ``excluded`` / ``misread`` in ``report.csv``; without it they
+    stay, with a warning in ``report.csv``. The WAVs themselves are never changed.
+    """
+    from . import audio as A
+    from . import prep
+
+    dataset_dir = Path(dataset_dir)
+    manifest = prep.load_manifest(dataset_dir)
+    cache_dir = dataset_dir / ".reading"
+    checks: list[TakeCheck] = []
+    from tqdm.auto import tqdm
+
+    for m in tqdm(manifest, desc="listening", unit="take", disable=not progress):
+        path = Path(m["audio_path"])
+        key = _cache_key(path, m["text"], thresholds)
+        cached = cache_dir / f"{m['id']}.json"
+        if cached.is_file():
+            state = json.loads(cached.read_text(encoding="utf-8"))
+            if state.get("key") == key:
+                checks.append(TakeCheck(**state["check"]))
+                continue
+        if listener is None:
+            listener = Listener()
+        c = check_take(listener, A.load_mono(path), m["text"], m["id"], thresholds)
+        write_json(cached, {"key": key, "check": asdict(c)})
+        checks.append(c)
+    _write_checks(dataset_dir / CHECK_FILE, checks)
+    _apply(dataset_dir, checks, exclude)
+    return checks
+
+
+def _write_checks(dest: Path, checks: Sequence[TakeCheck]) -> None:
+    cols = ["id", "flagged", "reason", "wer", "evidence_nats", "prompt", "heard", "diff", "places"]
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore")
+    w.writeheader()
+    for c in checks:
+        w.writerow(c.row())
+    write_text(dest, buf.getvalue())
+
+
+def _apply(dataset_dir: Path, checks: Sequence[TakeCheck], exclude: bool) -> None:
+    """Note flags in report.csv; with ``exclude`` also drop flagged takes from manifest.jsonl and hf/."""
+    from . import prep
+
+    flagged = {c.id: c for c in checks if c.flagged}
+    report_path = dataset_dir / "report.csv"
+    if report_path.is_file():
+        with report_path.open(newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            cols, rows = list(reader.fieldnames or []), list(reader)
+        for r in rows:
+            c = flagged.get(r.get("id", ""))
+            if c is None:
+                continue
+            note = f"reading check: {c.reason} ({c.diff})"
+            if exclude:
+                r.update(verdict="excluded", reason="misread", split="")
+            if note not in r.get("warnings", ""):
+                r["warnings"] = "; ".join(x for x in (r.get("warnings", ""), note) if x)
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows)
+        write_text(report_path, buf.getvalue())
+    if exclude and flagged:
+        lines = (dataset_dir / "manifest.jsonl").read_text(encoding="utf-8").splitlines()
+        kept = [ln for ln in lines if ln.strip() and json.loads(ln)["id"] not in flagged]
+        write_text(dataset_dir / "manifest.jsonl", "".join(ln + "\n" for ln in kept))
+        if (dataset_dir / "hf").is_dir() and hasattr(prep, "_write_hf"):
+            manifest = [json.loads(ln) for ln in kept]
+            prep._write_hf(dataset_dir, manifest, 16000)
+
+
+def suggest_prompts(audio_paths: Sequence[str | Path], dest: str | Path, listener: Listener | None = None,
+                    progress: bool = True) -> Path | None:
+    """Whisper's text for takes that have no transcript, written to ``dest`` (``filename,transcript``) for the
+    learner to review and copy into their own table. Nothing is ever used from it automatically.
+    Returns ``dest``, or None when there was nothing to suggest. The audio files are only read."""
+    from tqdm.auto import tqdm
+
+    from . import audio as A
+
+    paths = [Path(p) for p in audio_paths]
+    if not paths:
+        return None
+    listener = listener or Listener()
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["filename", "transcript"])
+    for p in tqdm(paths, desc="suggesting", unit="take", disable=not progress):
+        try:
+            y = A.load_mono(p)
+        except Exception:  # unreadable takes are reported by prep; nothing to suggest for them
+            continue
+        enc, _ = listener.encode(y)
+        w.writerow([p.name, listener.transcribe(enc)])
+    return write_text(dest, buf.getvalue())
+
+
+def untranscribed_takes(dataset_dir: str | Path, raw_dir: str | Path) -> list[Path]:
+    """Raw files prep excluded for ``missing_transcript`` (from ``report.csv``)."""
+    from . import prep
+
+    rows = prep.read_report(dataset_dir)
+    return [Path(raw_dir) / r["file"] for r in rows
+            if r.get("reason") == "missing_transcript" and (Path(raw_dir) / r["file"]).is_file()]
+
+
+def summary(checks: Sequence[TakeCheck]) -> str:
+    n = sum(c.flagged for c in checks)
+    return f"{n} of {len(checks)} takes flagged as read differently from the prompt"
+
+
+# --------------------------------------------------------------------------------------- CLI
+
+def run_on_dataset(dataset_dir: str | Path, raw_dir: str | Path | None = None, exclude: bool = False,
+                   thresholds: tuple[float, float] = (FLAG_NATS_INDEL, FLAG_NATS_SUB), progress: bool = True) -> list[TakeCheck]:
+    """The whole check as the CLI and ``helpers.prep --check-reading`` run it: listen, report, suggest."""
+    checks = check_dataset(dataset_dir, thresholds, exclude, None, progress)
+    for c in checks:
+        if c.flagged:
+            print(f"  {'excluded' if exclude else 'kept, but check'} {c.id}: {c.reason}\n      {c.diff}")
+    print(summary(checks) + (" (excluded)" if exclude else " (kept; --exclude-misread leaves them out)"))
+    if raw_dir is not None:
+        missing = untranscribed_takes(dataset_dir, raw_dir)
+        dest = suggest_prompts(missing, Path(dataset_dir) / SUGGESTED_FILE, None, progress)
+        if dest:
+            print(f"  {len(missing)} take(s) have no transcript: Whisper's suggestions are in {dest}. Read them, "
+                  "correct them, and copy the rows into your prompts table (they are never used on their own).")
+    return checks
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m helpers.takecheck",
+                                 description="Does each take say what the prompts table says? (Whisper tiny.en, offline)")
+    ap.add_argument("--dataset", required=True, help="a prepared dataset folder (python -m helpers.prep --out ...)")
+    ap.add_argument("--raw", default=None, help="the raw takes folder: takes without a transcript get suggestions")
+    ap.add_argument("--exclude-misread", action="store_true", help="leave flagged takes out of the manifest")
+    ap.add_argument("--indel-nats", type=float, default=FLAG_NATS_INDEL, help="evidence to flag a missing/extra word")
+    ap.add_argument("--sub-nats", type=float, default=FLAG_NATS_SUB, help="evidence to flag a different word")
+    args = ap.parse_args(argv)
+    from .prep import PrepError
+
+    try:
+        run_on_dataset(args.dataset, args.raw, args.exclude_misread, (args.indel_nats, args.sub_nats))
+    except PrepError as err:
+        print(f"error: {err}")
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

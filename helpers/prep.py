@@ -74,7 +74,7 @@ class PrepSettings:
     target_sr: int = A.TARGET_SR
     target_lufs: float = A.TARGET_LUFS
     peak_dbfs: float = A.PEAK_CEILING_DBFS
-    trim_method: str = "energy"          # "energy" or "vad"
+    trim_method: str = A.DEFAULT_TRIM_METHOD  # "hybrid" (Silero VAD + level; measured best on real speech), "energy", "vad"
     energy_margin_db: float = 3.0        # above the noise floor (see helpers.audio.energy_bounds)
     vad_threshold: float = 0.5
     pad_ms: float = 100.0                # silence kept before the first and after the last word
@@ -90,8 +90,8 @@ class PrepSettings:
     eval_fraction: float = 0.1           # share of takes in validation, and again in test (at least 1 each)
 
     def __post_init__(self) -> None:
-        if self.trim_method not in ("energy", "vad"):
-            raise ValueError(f"trim_method must be 'energy' or 'vad', not {self.trim_method!r}")
+        if self.trim_method not in A.TRIM_METHODS:
+            raise ValueError(f"trim_method must be one of {A.TRIM_METHODS}, not {self.trim_method!r}")
 
     def digest(self) -> str:
         return hashlib.sha1(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:12]
@@ -304,10 +304,8 @@ def process_take(path: str | Path, text: str, settings: PrepSettings = PrepSetti
         return exclude("clipped", f"{path}: {100 * row['clip_share']:.2f}% of samples at full scale: the recording "
                                   "distorted, which cannot be undone. Record it again with the input gain lower.")
 
-    if settings.trim_method == "vad":
-        bounds = A.vad_bounds(clean, osr, threshold=settings.vad_threshold)
-    else:
-        bounds = A.energy_bounds(clean, osr, margin_db=settings.energy_margin_db)
+    bounds = A.trim_bounds(clean, osr, settings.trim_method, margin_db=settings.energy_margin_db,
+                           vad_threshold=settings.vad_threshold)
     if not bounds.found:
         return exclude("silent", f"{path}: no speech found above the room noise. Record it again, closer to the "
                                  "microphone.")
@@ -778,7 +776,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="prompts table: filename,transcript CSV (also ; or tab separated, any common encoding) or an "
                          "LJSpeech metadata.csv; default: prompts.csv/metadata.csv in --raw or its parent")
     ap.add_argument("--out", required=True, help="output dataset folder (e.g. work/dataset); never inside --raw")
-    ap.add_argument("--trim", choices=("energy", "vad"), default=PrepSettings.trim_method)
+    ap.add_argument("--trim", choices=A.TRIM_METHODS, default=PrepSettings.trim_method)
     ap.add_argument("--margin-db", type=float, default=PrepSettings.energy_margin_db,
                     help="energy trim: dB above the noise floor that counts as speech")
     ap.add_argument("--pad-ms", type=float, default=PrepSettings.pad_ms)
@@ -786,6 +784,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--peak-dbfs", type=float, default=PrepSettings.peak_dbfs)
     ap.add_argument("--speaker", default=PrepSettings.speaker)
     ap.add_argument("--no-hf", action="store_true", help="skip writing the Hugging Face dataset")
+    ap.add_argument("--check-reading", action="store_true", help="then listen to every kept take (Whisper, offline) and "
+                    "flag takes read differently from the prompt; kept with a warning (helpers.takecheck)")
+    ap.add_argument("--exclude-misread", action="store_true", help="like --check-reading, and leave flagged takes out")
     return ap
 
 
@@ -820,6 +821,10 @@ def main(argv: list[str] | None = None) -> int:
     if not res.manifest:
         print(f"error: {res.nothing_usable()}")
         return EXIT_NOTHING_USABLE
+    if args.check_reading or args.exclude_misread:
+        from .takecheck import run_on_dataset
+
+        run_on_dataset(args.out, args.raw, exclude=args.exclude_misread)
     return 0
 
 
@@ -844,7 +849,7 @@ def clean_16k(path: str | Path, target_sr: int = A.TARGET_SR) -> np.ndarray:
     return A.resample(A.remove_dc(A.to_mono(raw)), sr, target_sr)
 
 
-def trim_errors(raw_dir: str | Path, truth: dict[str, dict[str, Any]], methods: Iterable[str] = ("energy", "vad"),
+def trim_errors(raw_dir: str | Path, truth: dict[str, dict[str, Any]], methods: Iterable[str] = A.TRIM_METHODS,
                 settings: PrepSettings = PrepSettings(), progress: bool = True) -> list[dict[str, Any]]:
     """Boundary errors of each trim method against ground truth, on the takes expected to be usable.
 
@@ -859,10 +864,8 @@ def trim_errors(raw_dir: str | Path, truth: dict[str, dict[str, Any]], methods: 
     for name in tqdm(names, desc="trim vs truth", unit="take", disable=not progress):
         y = clean_16k(raw_dir / name, settings.target_sr)
         for method in methods:
-            if method == "vad":
-                b = A.vad_bounds(y, settings.target_sr, threshold=settings.vad_threshold)
-            else:
-                b = A.energy_bounds(y, settings.target_sr, margin_db=settings.energy_margin_db)
+            b = A.trim_bounds(y, settings.target_sr, method, margin_db=settings.energy_margin_db,
+                              vad_threshold=settings.vad_threshold)
             t = truth[name]
             out.append({"file": name, "method": method, "start_s": b.start_s, "end_s": b.end_s,
                         "true_start_s": t["speech_start_s"], "true_end_s": t["speech_end_s"],

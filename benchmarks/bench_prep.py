@@ -2,7 +2,7 @@
 """Recording-prep throughput on the sample takes, as multiples of real time.
 
     .venv/bin/python benchmarks/bench_prep.py            # prints figures, writes bench_prep.json beside it
-    .venv/bin/python benchmarks/bench_prep.py --repeat 5 --trim vad
+    .venv/bin/python benchmarks/bench_prep.py --repeat 5 --trim energy   # hybrid (the default), energy or vad
 
 Runs ``helpers.prep.prepare`` on ``sample_data/raw`` (40 takes, 44.1 kHz stereo) into a
 temporary folder: once cold (first imports of scipy/pyloudnorm included, as a learner's first
@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from helpers import prep  # noqa: E402
+from helpers import audio as A, prep  # noqa: E402
 from helpers.config import SAMPLE_DATA  # noqa: E402
 from helpers.files import write_json  # noqa: E402
 
@@ -41,7 +41,7 @@ def run_once(out: Path, settings: prep.PrepSettings) -> tuple[float, float, prep
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--trim", choices=("energy", "vad"), default="energy")
+    ap.add_argument("--trim", choices=A.TRIM_METHODS, default=A.DEFAULT_TRIM_METHOD)
     args = ap.parse_args()
     settings = prep.PrepSettings(trim_method=args.trim)
     tmp = Path(tempfile.mkdtemp(prefix="bench_prep-"))

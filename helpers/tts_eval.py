@@ -140,7 +140,11 @@ def _similarity_and_closer(encoder, synthesised: Sequence[np.ndarray], real: Seq
 
 
 def intelligibility(backend, synthesised: Sequence[np.ndarray], texts: Sequence[str]) -> dict[str, Any]:
-    """WER and CER of ``backend`` (``helpers.asr``) on the synthesised clips against the texts asked for."""
+    """WER and CER of ``backend`` (``helpers.asr``) on the synthesised clips against the texts asked for.
+
+    Both sides go through the series' one normaliser (:func:`helpers.metrics.normalize_for_wer`, applied by
+    :func:`helpers.metrics.wer` / :func:`~helpers.metrics.cer`): "Mr." read as "mister", "1990s" as "nineteen
+    nineties" or "colour" written "color" is not an error."""
     from . import metrics
 
     hyps = backend.transcribe([np.asarray(a, dtype=np.float32) for a in synthesised])

@@ -20,8 +20,8 @@ instead); ``helpers`` imports from the clone and notebook 00 runs there.
 It also checks that every Colab badge and clone URL (notebooks, README) comes from the one setting,
 ``scripts/nbbuild.py``'s ``REPO_URL``/``BRANCH``.
 
-Time: about 3–4 minutes on 2 cores with pip's cache warm (``$PIP_CACHE_DIR`` is kept under the same
-cache folder); the first run on a machine also downloads the pair and the requirements.
+Time: a few minutes on 2 cores once the pair and a wheelhouse of the requirements (both under the same
+cache folder, keyed by requirements.txt) exist; the first run on a machine downloads them (~3.7 GB + ~1 GB).
 """
 
 from __future__ import annotations
@@ -137,6 +137,43 @@ def _preinstalled_pair() -> Path:
     return folder
 
 
+def _wheelhouse(python: Path, env: dict) -> Path:
+    """Wheels of everything the install cell will ask for, kept per requirements.txt (this machine's pip
+    keeps no HTTP cache, so without it every run would download ~1 GB again). Built with the runtime's own
+    pip, requirements and constraint file as the cell makes them; the cell's commands then run unchanged,
+    with pip pointed at this folder (``PIP_FIND_LINKS``, ``PIP_NO_INDEX``), like a warm cache."""
+    import hashlib
+
+    key = hashlib.sha256((ROOT / "requirements.txt").read_bytes()
+                         + json.dumps(PREINSTALLED, sort_keys=True).encode()).hexdigest()[:12]
+    house = CACHE / f"wheelhouse-{key}"
+    if (house / ".complete").exists():
+        return house
+    partial = house.with_name(house.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    keep = partial / "keep.txt"
+    keep.write_text("".join(f"{k}=={v}\n" for k, v in PREINSTALLED.items()))
+    req = partial / "req.txt"
+    req.write_text("".join(line + "\n" for line in (ROOT / "requirements.txt").read_text().splitlines()
+                           if not re.match(r"^(torch|torchaudio)==", line)))
+    # what pip would install into this runtime (metadata only; the pre-installed pair counts as installed) ...
+    report = partial / "report.json"
+    plan = _run([str(python), "-m", "pip", "install", "--dry-run", "-q", "--report", str(report),
+                 "-r", str(req), "-c", str(keep)], env=env)
+    assert plan.returncode == 0, f"pip cannot plan the install:\n{plan.stdout[-3000:]}\n{plan.stderr[-3000:]}"
+    specs = [f"{i['metadata']['name']}=={i['metadata']['version']}" for i in json.loads(report.read_text())["install"]]
+    assert not any(s.lower().startswith(("torch==", "torchaudio==")) for s in specs), specs
+    # ... fetched once, with what isolated builds of the few sdists need
+    done = _run([str(python), "-m", "pip", "download", "-q", "--no-deps", "-d", str(partial), *specs,
+                 "setuptools", "wheel"], env=env)
+    assert done.returncode == 0, f"could not fetch the requirements:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    (partial / ".complete").write_text("ok")
+    shutil.rmtree(house, ignore_errors=True)
+    partial.rename(house)
+    return house
+
+
 def _torch_report(python: Path, env: dict) -> dict:
     code = ("import json, torch, torchaudio; "
             "m = torchaudio.transforms.MelSpectrogram(sample_rate=16000, n_mels=80)(torch.randn(1, 16000)); "
@@ -173,7 +210,10 @@ def test_install_cell_in_a_colab_like_runtime_keeps_its_torch(tmp_path):
     assert before["torch"].split("+")[0] == PREINSTALLED["torch"] and before["torch_file"].startswith(str(pair))
     assert not any(p.name.startswith(("torch-", "torchaudio-")) for p in site.iterdir())
 
-    # exactly the install cell's commands, the clone pointed at this checkout, in Colab's /content
+    # exactly the install cell's commands, the clone pointed at this checkout, in Colab's /content;
+    # pip reads the wheels from the local wheelhouse (the machine's own find-links stay available)
+    house = _wheelhouse(python, env)
+    env = {**env, "PIP_FIND_LINKS": f"{house} {os.environ.get('PIP_FIND_LINKS', '')}".strip(), "PIP_NO_INDEX": "1"}
     commands = nbbuild.commands_of_install_cell(_install_cell(NOTEBOOKS[0]))
     assert any("git clone" in c for c in commands) and any(c.startswith("cd ") for c in commands)
     commands = [c.replace(nbbuild.REPO_URL, f"file://{ROOT}") for c in commands]

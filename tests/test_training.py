@@ -160,3 +160,15 @@ def test_sync_free_loss_has_the_stock_value_and_gradient(examples, proc, spk):
     tts.use_sync_free_loss(True)
     assert results[1][0] == pytest.approx(float(results[0][0]), rel=1e-5)
     assert torch.allclose(results[0][1], results[1][1], rtol=1e-4, atol=1e-6)
+
+
+def test_atomic_outputs_get_the_users_usual_permissions(tmp_path):
+    old = os.umask(0o022)
+    try:
+        f = files.write_text(tmp_path / "a.txt", "x")
+        with files.atomic_dir(tmp_path / "d") as d:
+            (d / "f").write_text("y")
+    finally:
+        os.umask(old)
+    assert f.stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "d").stat().st_mode & 0o777 == 0o755

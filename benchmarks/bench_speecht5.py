@@ -138,7 +138,7 @@ def run_recipe(data, args, device_is_gpu: bool) -> dict:
 
 
 def run_helper(data, args, device_is_gpu: bool, batch: int | None = None, tts_module=None,
-               precision: str | None = None, steps: int | None = None) -> dict:
+               precision: str | None = None) -> dict:
     """helpers.tts.train (or an older copy of it: ``tts_module``) — timed per optimiser step."""
     from accelerate import PartialState
 
@@ -147,7 +147,7 @@ def run_helper(data, args, device_is_gpu: bool, batch: int | None = None, tts_mo
 
     tts = tts_module or current
     batch = batch or args.batch
-    steps = steps or args.steps
+    steps = args.steps
     state = PartialState()
     precision = precision or args.precision or choose_precision("cuda" if device_is_gpu else "cpu")
     model = build_model(args.smoke)
@@ -285,7 +285,7 @@ def flops_per_utterance(data, args, batch: int = 16) -> float:
     return fc.get_total_flops() / batch
 
 
-def run_basevoice(args, helpers_pkg, steps: int = 300) -> dict:
+def run_basevoice(helpers_pkg, steps: int = 300) -> dict:
     """The base voice's pretraining loop on a synthetic corpus in its real shard format: steps/s."""
     import torch
 
@@ -318,6 +318,7 @@ def run_basevoice(args, helpers_pkg, steps: int = 300) -> dict:
 
 def _load_before(folder: Path):
     """Import an older copy of the ``helpers`` package (``folder/helpers``) as ``helpers_before``."""
+    import importlib
     import importlib.util
 
     init = folder / "helpers" / "__init__.py"
@@ -325,7 +326,6 @@ def _load_before(folder: Path):
     mod = importlib.util.module_from_spec(spec)
     sys.modules["helpers_before"] = mod
     spec.loader.exec_module(mod)
-    import importlib
     for sub in ("tts", "basevoice", "training"):
         try:
             setattr(mod, sub, importlib.import_module(f"helpers_before.{sub}"))
@@ -420,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
             results["before_32"] = run_helper(data, args, gpu, batch=32, tts_module=old.tts)
             show("before_32")
             use_sync_free_loss(False)
-            results["basevoice_before"] = run_basevoice(args, old)
+            results["basevoice_before"] = run_basevoice(old)
             print("basevoice_before:", results["basevoice_before"], flush=True)
         if gpu:
             results["bare_32_stock"] = run_bare(data, args, 32, stock_loss=True)
@@ -438,9 +438,8 @@ def main(argv: list[str] | None = None) -> int:
             t4 = training.micro_batch_for_memory(15.1e9)
             results["t4_fp16"] = run_helper(data, args, gpu, batch=t4, precision="fp16")
             show("t4_fp16")
-            import helpers.basevoice
-            import helpers
-            results["basevoice_after"] = run_basevoice(args, helpers)
+            import helpers.basevoice  # binds the package ``helpers`` with its basevoice module loaded
+            results["basevoice_after"] = run_basevoice(helpers)
             print("basevoice_after:", results["basevoice_after"], flush=True)
             if not args.no_compile:
                 try:

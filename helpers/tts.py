@@ -706,9 +706,9 @@ def train(model, processor, train_examples: Sequence[dict], val_examples: Sequen
                 batch = next(batches)
                 sync = accelerator.no_sync(module) if micro < cfg.grad_accum - 1 else _nullcontext()
                 with sync:
-                    loss = module(batch) / cfg.grad_accum
-                    accelerator.backward(loss)
-                meter.add(loss * cfg.grad_accum)  # on the device: no wait for the GPU here
+                    loss = module(batch)
+                    accelerator.backward(loss / cfg.grad_accum)
+                meter.add(loss)  # on the device: no wait for the GPU here
                 state["micro_batches_seen"] += 1
             if cfg.max_grad_norm:
                 accelerator.clip_grad_norm_(params, cfg.max_grad_norm)

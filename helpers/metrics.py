@@ -11,12 +11,14 @@ removes those differences, and *only* those:
 1. lowercase; accents removed (``café`` -> "cafe"); typographic quotes made plain;
 2. abbreviations written out, so either spelling scores the same: ``Mr.`` = "mister", ``Mrs.`` =
    "missus", ``Dr.`` = "doctor", ``etc.`` / ``&c.`` = "et cetera", ``e.g.`` = "for example",
-   ``i.e.`` = "that is", ``vs.`` = "versus" (and a few more: ``_ABBREVIATIONS``);
-3. ``&`` -> "and", ``%`` -> "percent", ``$5`` -> "five dollars";
+   ``i.e.`` = "that is" (also written ``eg`` / ``ie``), ``vs.`` = "versus" (and a few more: ``_ABBREVIATIONS``);
+   ``St`` after a capitalised word = "street" (``Baker St.``), before one = "saint" (``St. Paul's``);
+3. ``&`` -> "and", ``%`` -> "percent", ``$5`` -> "five dollars", ``£90,000`` -> "ninety thousand pounds";
 4. numbers spelled out: ``25`` -> "twenty five", ``3.5`` -> "three point five",
    ``1st`` -> "first", four-digit years read as years (``1984`` -> "nineteen eighty four"),
    decades (``1990s`` -> "nineteen nineties", ``'60s`` -> "sixties"),
-   ``$3.50`` -> "three dollars and fifty cents"; the "and" inside a spelled number is dropped
+   ``$3.50`` -> "three dollars and fifty cents", clock times ``9am`` / ``9 p.m.`` -> "nine a m" / "nine p m",
+   digits glued to letters spelled on their own (``4G`` -> "four g"); the "and" inside a spelled number is dropped
    ("two hundred and five" == "two hundred five"), since some readers say it and digits never do;
 5. British spellings folded to American ones from a small list (``colour``, ``realise``,
    ``centre``, ``travelled``, ``gaol``, ...: ``_BRITISH``), with their inflections;
@@ -112,13 +114,23 @@ def _ordinal(words: str) -> str:
 
 _NUMBER_WORDS = "|".join(_ONES[1:] + _TENS[2:])
 _NUMBER_AND_RE = re.compile(rf"\b(hundred|thousand|million|billion|trillion)\s+and\s+(?=(?:{_NUMBER_WORDS})\b)")
-_NUM_RE = re.compile(r"(?P<cur>\$)?(?P<num>\d[\d,]*(?:\.\d+)?)(?P<ord>st|nd|rd|th)?\b")
+_NUM_RE = re.compile(r"(?P<cur>[$\u00a3])?(?P<num>\d[\d,]*(?:\.\d+)?)(?P<ord>st|nd|rd|th)?\b")
+# a clock time written with its am/pm glued on or spaced ("9am", "9 pm") reads like "nine a.m."
+_AMPM_RE = re.compile(r"(\d)\s*([ap])\.?m\b\.?")
+# a number glued to letters that are no ordinal or plural ("4G", "5kg"): the digits are spelled on their own
+_GLUED_RE = re.compile(r"(\d)(?!(?:st|nd|rd|th|s)\b)(?=[a-z])")
+# "e.g" / "eg" / "i.e" / "ie" written without (all) their dots
+_EG_RE = re.compile(r"(?<![\w.])(e\.?g|i\.?e)\b\.?")
+# "St" after a capitalised word is a street ("Baker St."), before a capitalised word a saint ("St. Paul's")
+_STREET_RE = re.compile(r"(\b[A-Z][\w']*\s+)St\b\.?")
+_SAINT_RE = re.compile(r"\bSt\b\.?(?=\s*[A-Z])")
+_ST_RE = re.compile(r"(?<=[a-z] )st\b\.?")
 
 
 def _spell_number(match: re.Match) -> str:
     raw = match.group("num")
     digits = raw.replace(",", "")
-    if match.group("cur") and re.fullmatch(r"\d+\.\d\d", digits):       # $3.50 -> three dollars and fifty cents
+    if match.group("cur") == "$" and re.fullmatch(r"\d+\.\d\d", digits):       # $3.50 -> three dollars and fifty cents
         whole, cents = (int(x) for x in digits.split("."))
         return f" {number_to_words(whole)} dollars and {number_to_words(cents)} cents "
     if "." in digits:
@@ -132,7 +144,9 @@ def _spell_number(match: re.Match) -> str:
             text = _year_to_words(n)
         else:
             text = number_to_words(n)
-    if match.group("cur"):
+    if match.group("cur") == "\u00a3":
+        text += " pounds" if text != "one" else " pound"
+    elif match.group("cur"):
         text += " dollars" if text != "one" else " dollar"
     return f" {text} "
 
@@ -220,12 +234,17 @@ def normalize_for_wer(text: str) -> str:
     """
     if text is None:
         return ""
-    text = unicodedata.normalize("NFKC", str(text)).lower()
+    text = unicodedata.normalize("NFKC", str(text))
+    text = _SAINT_RE.sub(" saint ", _STREET_RE.sub(lambda m: m.group(1) + "street ", text)).lower()
+    text = _ST_RE.sub("street ", text)
     text = text.replace("\u2019", "'").replace("\u2018", "'").replace("`", "'")
     text = _strip_accents(text)
     text = _ABBREV_RE.sub(lambda m: f" {_ABBREVIATIONS[m.group(1)]} ", text)
     text = text.replace("&", " and ").replace("%", " percent ")
+    text = _EG_RE.sub(lambda m: " for example " if m.group(1)[0] == "e" else " that is ", text)
+    text = _AMPM_RE.sub(lambda m: f"{m.group(1)} {m.group(2)} m ", text)
     text = _DECADE_RE.sub(_decade, text)
+    text = _GLUED_RE.sub(r"\1 ", text)
     text = _NUM_RE.sub(_spell_number, text)
     text = re.sub(r"[-\u2010-\u2015/]", " ", text)
     # "two hundred and five" == "two hundred five": British readers say the "and", digits do not

@@ -23,7 +23,7 @@ from helpers import metrics
     ("\u201cQuoted\u201d 'words' don\u2019t", "quoted words don't"),
     ("  many   spaces\tand\nlines ", "many spaces and lines"),
     ("two hundred and twenty-one", "two hundred twenty one"),
-    ("221 Baker St.", "two hundred twenty one baker st"),
+    ("221 Baker St.", "two hundred twenty one baker street"),   # issue 14: St after a name is a street
     ("bread and butter, a hundred and one", "bread and butter a hundred one"),
     ("$3.50", "three dollars and fifty cents"),
     ("7:45 p.m.", "seven forty five p m"),
@@ -47,9 +47,29 @@ from helpers import metrics
     ("we're here", "we're here"),
     ("were here", "were here"),
     ("5 ms", "five ms"),
+    # issue 14: what Whisper writes for the home reader's prompts
+    ("about 9am and went out at 9pm.", "about nine a m and went out at nine p m"),
+    ("at 9 p.m.", "at nine p m"),
+    ("in the 1480s", "in the fourteen eighties"),
+    ("it often rose to 4G", "it often rose to four g"),
+    ("Giltspur St., and St. Paul's", "giltspur street and saint paul's"),
+    ("Eg, the cheap paper", "for example the cheap paper"),
+    ("ie the same", "that is the same"),
+    ("\u00a390,000 and \u00a31", "ninety thousand pounds and one pound"),
 ])
 def test_normalizer_pinned(raw, expected):
     assert metrics.normalize_for_wer(raw) == expected
+
+
+@pytest.mark.parametrize("prompt, heard", [
+    ("Friends arrived about nine a.m., and went out at nine p.m.", "Friends arrived about 9am and went out at 9pm."),
+    ("For example, the cheap paper", "Eg, the cheap paper"),
+    ("After his death in the \"fourteen eighties,\"", "after his death in the 1480s"),
+    ("Giltspur Street, and the Poultry", "Giltspur St. and the poultry"),
+    ("to the extent of ninety thousand pounds.", "to the extent of \u00a390,000."),
+])
+def test_whisper_spellings_of_prompts_score_zero(prompt, heard):
+    assert metrics.wer(prompt, heard) == 0.0
 
 
 def test_number_to_words():

@@ -9,7 +9,8 @@ so a learner with hundreds of recordings can do it without the notebook::
     python -m helpers.prep --raw myvoice/wavs --prompts myvoice/metadata.csv --out work/dataset   # LJSpeech layout
 
 For each take: load (any rate/width/channels) -> mono -> DC removal -> 16 kHz -> trim
-(energy or Silero VAD, plus a pad) -> loudness to target with a peak ceiling -> PCM16 WAV.
+(``A.hybrid_bounds`` by default: Silero VAD + a spread-aware level; or energy, or Silero VAD alone; plus a pad)
+-> loudness to target with a peak ceiling -> PCM16 WAV.
 Every take gets a row in ``report.csv`` with its measurements, a verdict and the reason;
 takes that fail a check are excluded, never crash the run. The output folder holds::
 
@@ -49,7 +50,7 @@ import numpy as np
 from . import audio as A
 from . import prompts as P
 from . import rawsafe as R
-from .files import atomic_dir, write_json, write_text, write_wav
+from .files import atomic_dir, tidy_atomic_leftovers, write_json, write_text, write_wav
 from .text import normalize_for_tts
 
 AUDIO_EXTENSIONS = P.AUDIO_EXTENSIONS
@@ -499,6 +500,19 @@ def prepare(raw_dir: str | Path, prompts_csv: str | Path | None, out_dir: str | 
                         "choose another --out.") from None
 
 
+def _tidy_killed_run(out_dir: Path, state: R.State, take_ids: list[str]) -> list[Path]:
+    """Remove the temporary files a killed run left beside the outputs prep writes (``wavs/.<id>.wav.*``, the
+    state files, the manifest, report, settings, source and ``hf/``): only names :mod:`helpers.files` makes
+    for prep's own outputs, never anything else in the folder."""
+    ids = set(take_ids) | {i for i in state.known_ids() if not i.startswith(".")}
+    dests = [out_dir / "wavs" / f"{i}.wav" for i in sorted(ids)] + [state.takes_dir / f"{i}.json" for i in sorted(ids)]
+    dests += [out_dir / name for name in OUTPUT_FILES] + [out_dir / "hf"]
+    removed: list[Path] = []
+    for dest in dests:
+        removed += tidy_atomic_leftovers(dest)
+    return removed
+
+
 def _run(raw_dir: Path, prompts_path: Path, out_dir: Path, table: P.PromptTable, takes: list[P.Take],
          state: R.State, settings: PrepSettings, progress: bool, vocab: set[str] | None, write_hf: bool,
          notes: list[str], umask: int) -> PrepResult:
@@ -508,6 +522,7 @@ def _run(raw_dir: Path, prompts_path: Path, out_dir: Path, table: P.PromptTable,
     digest = settings.digest()
     vocab_key = hashlib.sha1("".join(sorted(vocab)).encode()).hexdigest()[:8] if vocab else "basic"
     t0 = time.perf_counter()
+    _tidy_killed_run(out_dir, state, [t.id for t in takes])
     rows, processed, reused, raw_seconds, processed_seconds = [], 0, 0, 0.0, 0.0
     for take in tqdm(takes, desc="prep", unit="take", disable=not progress):
         take_id, path, text = take.id, take.path, take.text

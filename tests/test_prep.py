@@ -126,8 +126,20 @@ def test_rerun_skips_unchanged_takes_and_redoes_changed_settings(tmp_path) -> No
     first = prep.prepare(raw, prompts, out, progress=False, write_hf=False)
     assert (first.processed, first.reused) == (4, 0)
     wav_mtime = (out / "wavs/take_001.wav").stat().st_mtime_ns
+    # what a run killed mid-write leaves (helpers.files temp names beside prep's own outputs) ...
+    litter = [out / "wavs/.take_001.wav.k1ll3d.wav", out / "wavs/.take_034.wav.x9.wav", out / ".manifest.jsonl.zz.jsonl",
+              out / ".state/takes/.take_005.json.q1.json"]
+    for p in litter:
+        p.write_bytes(b"")
+    (out / ".hf.tmp9").mkdir()
+    # ... and files that are not prep's (a learner's own notes, a WAV prep never wrote): these must stay
+    foreign = [out / "wavs/.my_notes.txt", out / "wavs/my_own.wav", out / "wavs/.take_001.wav"]
+    for p in foreign:
+        p.write_bytes(b"mine")
     again = prep.prepare(raw, prompts, out, progress=False, write_hf=False)
     assert (again.processed, again.reused) == (0, 4)
+    assert not [p for p in litter + [out / ".hf.tmp9"] if p.exists()], "a killed run's temp files were not tidied"
+    assert all(p.read_bytes() == b"mine" for p in foreign)
     assert (out / "wavs/take_001.wav").stat().st_mtime_ns == wav_mtime
     longer_pad = prep.prepare(raw, prompts, out, prep.PrepSettings(pad_ms=200), progress=False, write_hf=False)
     assert longer_pad.processed == 4

@@ -475,14 +475,16 @@ TOPUP_SUBDIR = "learner_topup"
 
 
 def sample_learner_topup(work: str | Path, minutes: float = 10.0, have_minutes: float = 0.0, n_test: int = 12,
-                         seed: int = 2026, progress: bool = True) -> list[dict]:
+                         seed: int = 2026, progress: bool = True, n_val: int = 0) -> list[dict]:
     """More takes by the *sample* learner, so that 03's quick profile trains on ``minutes`` of audio.
 
     The bundled learner (``sample_data/raw``) is the Piper ``joe`` voice with 3 usable minutes; the series asks
     a real learner for ~10. This reads further sentences (``helpers.sentences``, seed ``seed``: not the
     prompts, so the held-out test takes stay unseen) in the same Piper voice, at 16 kHz mono, loudness-normalised
     like notebook 01's output, until ``have_minutes`` + the new training takes reach ``minutes``; then ``n_test``
-    more sentences as held-out ``test`` takes (more sentences to evaluate on than the sample's four). Written once,
+    more sentences as held-out ``test`` takes (more sentences to evaluate on than the sample's four), then ``n_val``
+    more as ``validation`` takes (03 chooses "your voice" on those; the sample has only 3). The training and test
+    takes do not depend on ``n_val``. Written once,
     atomically, to ``<work>/learner_topup/`` (``manifest.jsonl`` + ``wavs/``); a re-run reads it back. Rows are in
     the manifest format of :func:`helpers.prep.load_manifest`.
     """
@@ -497,11 +499,12 @@ def sample_learner_topup(work: str | Path, minutes: float = 10.0, have_minutes: 
     if manifest.exists():
         rows = [json.loads(line) for line in manifest.read_text().splitlines() if line.strip()]
         have = sum(r["duration_s"] for r in rows if r["split"] == "train")
-        if have >= need_s - 5.0 and sum(r["split"] == "test" for r in rows) >= n_test:
+        if (have >= need_s - 5.0 and sum(r["split"] == "test" for r in rows) >= n_test
+                and sum(r["split"] == "validation" for r in rows) >= n_val):
             for r in rows:
                 r["audio_path"] = str(folder / r["file"])
             return rows
-    if need_s <= 0 and n_test <= 0:
+    if need_s <= 0 and n_test <= 0 and n_val <= 0:
         return []
     import onnxruntime as ort
     from piper import PiperVoice, SynthesisConfig
@@ -515,12 +518,13 @@ def sample_learner_topup(work: str | Path, minutes: float = 10.0, have_minutes: 
     with atomic_dir(folder) as tmp:
         (tmp / "wavs").mkdir()
         bar = tqdm(total=round(need_s), desc="sample learner: extra takes (s of audio)", unit="s", disable=not progress)
-        n_held = 0
+        n_held = n_valid = 0
         for k, text in enumerate(make_sentences(600, seed)):
-            split = "train" if total < need_s else "test"
-            if split == "test" and n_held >= n_test:
+            split = "train" if total < need_s else "test" if n_held < n_test else "validation"
+            if split == "validation" and n_valid >= n_val:
                 break
             n_held += split == "test"
+            n_valid += split == "validation"
             wav = np.concatenate([c.audio_float_array for c in voice.synthesize(text, syn_cfg)]).astype(np.float32)
             wav = A.resample(wav, voice.config.sample_rate, SAMPLE_RATE)
             wav, _ = A.normalize_loudness(wav, SAMPLE_RATE)

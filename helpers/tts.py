@@ -1009,12 +1009,13 @@ def synthesise(model, processor, vocoder, text: str, speaker_embedding: np.ndarr
 
 
 def synthesise_to_wav(path: str | Path, model, processor, vocoder, text: str, speaker_embedding: np.ndarray,
-                      **kwargs: Any) -> tuple[Path, list[dict]]:
-    """:func:`synthesise` and write the result atomically as a 16 kHz PCM16 WAV."""
-    from .files import write_wav
+                      generator: str = "SpeechT5 (Speech Lab notebook 03)", **kwargs: Any) -> tuple[Path, list[dict]]:
+    """:func:`synthesise` and write the result atomically as a 16 kHz PCM16 WAV whose RIFF INFO chunk says it is
+    synthetic speech made by ``generator`` (:func:`helpers.disclosure.write_synthetic_wav`)."""
+    from .disclosure import write_synthetic_wav
 
     audio, infos = synthesise(model, processor, vocoder, text, speaker_embedding, **kwargs)
-    return write_wav(path, peak_safe(audio), SAMPLE_RATE), infos
+    return write_synthetic_wav(path, peak_safe(audio), SAMPLE_RATE, generator=generator, text=text), infos
 
 
 def peak_safe(audio: np.ndarray) -> np.ndarray:

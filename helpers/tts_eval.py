@@ -157,8 +157,11 @@ def intelligibility(backend, synthesised: Sequence[np.ndarray], texts: Sequence[
 
 def synthesise_set(model, processor, vocoder, speaker_embedding: np.ndarray, rows: Sequence[dict], system: str,
                    synth_root: str | Path, max_seconds: float = 12.0, threshold: float = 0.5,
-                   progress: bool = True) -> list[dict]:
+                   progress: bool = True, generator: str | None = None) -> list[dict]:
     """Read every row's ``text`` with one system; write ``<synth_root>/<system>/<id>.wav``.
+
+    Every file is written by :func:`helpers.disclosure.write_synthetic_wav`: its RIFF INFO chunk says it is
+    synthetic speech made by ``generator`` (default: ``"SpeechT5 (notebook 03), system <system>"``).
 
     Returns one dict per row: ``{"id", "path", "text", "system", "audio", "seconds", "synth_s", "stopped"}``.
     Synthesis is seeded per sentence (the decoder pre-net's dropout is always on), so re-runs match.
@@ -167,8 +170,10 @@ def synthesise_set(model, processor, vocoder, speaker_embedding: np.ndarray, row
 
     from tqdm.auto import tqdm
 
-    from .files import write_wav
+    from .disclosure import write_synthetic_wav
     from .tts import GenerationStopWarning, peak_safe, synthesise
+
+    generator = generator or f"SpeechT5 (notebook 03), system {system}"
 
     out, folder = [], Path(synth_root) / system
     for k, row in enumerate(tqdm(rows, desc=f"synthesise ({system})", disable=not progress, leave=False)):
@@ -179,7 +184,8 @@ def synthesise_set(model, processor, vocoder, speaker_embedding: np.ndarray, row
                                       threshold=threshold, max_seconds=max_seconds, seed=k)
         synth_s = time.perf_counter() - t0
         audio = peak_safe(audio)
-        path = write_wav(folder / f"{row['id']}.wav", audio, SAMPLE_RATE)
+        path = write_synthetic_wav(folder / f"{row['id']}.wav", audio, SAMPLE_RATE, generator=generator,
+                                   text=row["text"])
         out.append({"id": row["id"], "path": str(path), "text": row["text"], "system": system, "audio": audio,
                     "seconds": len(audio) / SAMPLE_RATE, "synth_s": synth_s,
                     "stopped": all(i["stopped"] for i in infos), "warnings": len(caught)})
@@ -302,3 +308,140 @@ def ab_widget(trials: Sequence[dict], question: str = "Which one sounds most lik
                   reveal, reveal_out])
     box.votes = votes
     return box
+
+
+# ----------------------------------------------------------------------------------------------------
+# How far a handful of sentences can be trusted; choosing "your voice" on validation takes
+# ----------------------------------------------------------------------------------------------------
+
+def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95% Wilson score interval of a share ``successes / n`` (e.g. "closer to you" on n test sentences).
+
+    Unlike ``p ± 1.96·sqrt(p(1-p)/n)`` it stays inside [0, 1] and is not zero-width at 0/n or n/n: 14/14
+    gives (0.78, 1.00) — with 14 sentences "all of them" cannot rule out a true share of 78%."""
+    if n <= 0:
+        return (float("nan"), float("nan"))
+    p = successes / n
+    den = 1 + z * z / n
+    mid = (p + z * z / (2 * n)) / den
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
+    return (max(0.0, mid - half), min(1.0, mid + half))
+
+
+def sentence_errors(refs: Sequence[str], hyps: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Per sentence: word edits (S + D + I) and reference words, after the series' one normaliser — the two
+    numbers whose sums give the corpus WER (:func:`helpers.metrics.wer`)."""
+    import jiwer
+
+    from .metrics import normalize_for_wer
+
+    errs, words = [], []
+    for r, h in zip(refs, hyps):
+        r, h = normalize_for_wer(r), normalize_for_wer(h)
+        out = jiwer.process_words(r, h if h else "")
+        errs.append(out.substitutions + out.deletions + out.insertions)
+        words.append(len(r.split()))
+    return np.asarray(errs, dtype=float), np.asarray(words, dtype=float)
+
+
+def bootstrap_wer(refs: Sequence[str], hyps: Sequence[str], n_boot: int = 2000, seed: int = 0,
+                  level: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap interval of the corpus WER, resampling whole sentences with replacement.
+
+    With 14 sentences one long, badly read sentence moves the WER by several points: the interval says how
+    much. (It describes *these* sentences' spread, not other speakers'.)"""
+    errs, words = sentence_errors(refs, hyps)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(errs), size=(n_boot, len(errs)))
+    w = errs[idx].sum(1) / np.maximum(words[idx].sum(1), 1)
+    lo, hi = np.quantile(w, [(1 - level) / 2, 1 - (1 - level) / 2])
+    return float(lo), float(hi)
+
+
+def paired_wer_difference(refs: Sequence[str], hyps_a: Sequence[str], hyps_b: Sequence[str], n_boot: int = 2000,
+                          seed: int = 0, level: float = 0.95) -> tuple[float, float, float]:
+    """WER(b) − WER(a) on the same sentences and its paired bootstrap interval (the same resampled sentences
+    for both systems): ``(difference, low, high)``. Is "your voice" really within 10 points of the base?"""
+    ea, w = sentence_errors(refs, hyps_a)
+    eb, _ = sentence_errors(refs, hyps_b)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(ea), size=(n_boot, len(ea)))
+    ws = np.maximum(w[idx].sum(1), 1)
+    d = (eb[idx].sum(1) - ea[idx].sum(1)) / ws
+    lo, hi = np.quantile(d, [(1 - level) / 2, 1 - (1 - level) / 2])
+    return float((eb.sum() - ea.sum()) / max(w.sum(), 1)), float(lo), float(hi)
+
+
+#: "Your voice" goals (issue 16): closer to you than to every pretraining voice on >= 80% of sentences, and a
+#: WER at most 10 points above the base model's zero-shot WER on the same sentences.
+CLOSER_GOAL = 0.80
+WER_BUDGET = 0.10
+
+
+def choose_alpha(candidates: dict[float, dict], base_wer: float, closer_goal: float = CLOSER_GOAL,
+                 wer_budget: float = WER_BUDGET) -> tuple[float, str]:
+    """The rule that picks "your voice" from interpolation points scored on the learner's *validation* takes.
+
+    ``candidates``: α -> a :func:`score_system` row (needs ``"wer"`` and ``"closer_to_you"``); ``base_wer``: the
+    base model's zero-shot WER on the same validation sentences. The rule, in order:
+
+    1. the **smallest α** whose closer share is >= ``closer_goal`` *and* whose WER is <= ``base_wer + wer_budget``
+       (the least fine-tuning that makes the voice yours while it still reads as well as the base);
+    2. else, among the α within the WER budget, the one with the **highest closer share** (ties: smaller α);
+    3. else (no α reads well enough) the α with the **lowest WER**.
+
+    Returns ``(alpha, reason)``. The test sentences never enter: judge the choice there.
+    """
+    if not candidates:
+        raise ValueError("no interpolation points to choose from: score at least one α on the validation takes")
+    limit = base_wer + wer_budget
+    alphas = sorted(candidates)
+    ok = [a for a in alphas if candidates[a]["wer"] <= limit + 1e-12]
+    both = [a for a in ok if candidates[a].get("closer_to_you", 0.0) >= closer_goal - 1e-12]
+    if both:
+        a = both[0]
+        return a, (f"α = {a}: the smallest α closer to you on >= {closer_goal:.0%} of the validation sentences "
+                   f"({candidates[a]['closer_to_you']:.0%}) with WER {candidates[a]['wer']:.3f} <= base "
+                   f"{base_wer:.3f} + {wer_budget:.2f}")
+    if ok:
+        a = max(ok, key=lambda x: (candidates[x].get("closer_to_you", 0.0), -x))
+        return a, (f"α = {a}: no α met both goals on validation; of those within the WER budget "
+                   f"(<= {limit:.3f}) it is the one most often closer to you ({candidates[a].get('closer_to_you', 0):.0%})")
+    a = min(alphas, key=lambda x: (candidates[x]["wer"], x))
+    return a, (f"α = {a}: no α read within {wer_budget:.2f} of the base's validation WER {base_wer:.3f}; "
+               f"it has the lowest WER ({candidates[a]['wer']:.3f})")
+
+
+def ensure_min_test(by_split: dict[str, list[dict]], min_test: int, max_share: float = 1 / 3) -> list[str]:
+    """Hold out at least ``min_test`` sentences (not a percentage): move training takes into ``test`` until it
+    has ``min_test``, never leaving test with more than ``max_share`` of all takes. Which takes move is fixed by
+    the sha1 of their id (the same takes on every run and machine, independent of file order). Changes
+    ``by_split`` in place and returns the moved ids."""
+    import hashlib
+
+    total = sum(len(v) for v in by_split.values())
+    want = min(min_test, int(total * max_share)) - len(by_split.get("test", []))
+    if want <= 0:
+        return []
+    train = sorted(by_split["train"], key=lambda r: hashlib.sha1(str(r["id"]).encode()).hexdigest())
+    moved = train[:want]
+    ids = {r["id"] for r in moved}
+    by_split["train"] = [r for r in by_split["train"] if r["id"] not in ids]
+    by_split.setdefault("test", []).extend({**r, "split": "test", "moved_from": "train"} for r in moved)
+    return [r["id"] for r in moved]
+
+
+def dnsmos_column(items: Sequence[dict], limit: int | None = None, max_windows: int = 1) -> dict[str, Any]:
+    """Mean DNSMOS (``helpers.quality``: predicted overall / signal / background MOS, 1-5) over the first
+    ``limit`` clips of a :func:`synthesise_set` output; clips DNSMOS cannot score (under 1 s: a collapsed
+    model's) are counted in ``dnsmos_skipped``, never scored as anything."""
+    from . import quality
+
+    clips = [it["audio"] for it in (items if limit is None else items[:limit])]
+    good = [a for a in clips if len(a) >= SAMPLE_RATE]
+    if not good:
+        return {"dnsmos_ovrl": float("nan"), "dnsmos_sig": float("nan"), "dnsmos_bak": float("nan"),
+                "dnsmos_n": 0, "dnsmos_skipped": len(clips)}
+    scores = quality.dnsmos_many([(a, SAMPLE_RATE) for a in good], progress=False, max_windows=max_windows)
+    return {f"dnsmos_{k}": float(np.mean([s[k] for s in scores])) for k in ("ovrl", "sig", "bak")} | {
+        "dnsmos_n": len(good), "dnsmos_skipped": len(clips) - len(good)}

@@ -323,3 +323,67 @@ def test_resume_refuses_a_checkpoint_made_from_other_starting_weights(tmp_path, 
     assert tts.weights_fingerprint(other) != tts.weights_fingerprint(fresh_model())
     with pytest.raises(ValueError, match="different starting weights"):
         tts.train(other, proc, examples[:8], examples[8:], spk, tmp_path / "run", cfg, progress=False)
+
+
+def test_synthesised_files_carry_the_synthetic_speech_tag(tmp_path, standin, spk):
+    from helpers import disclosure
+
+    proc, model, voc = standin
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", tts.GenerationStopWarning)
+        path, _ = tts.synthesise_to_wav(tmp_path / "v.wav", model, proc, voc, "Hello there.", spk, max_seconds=0.3,
+                                        generator="a test voice")
+        items = tts_eval.synthesise_set(model, proc, voc, spk, [{"id": "s1", "text": "One more."}], "sys", tmp_path,
+                                        max_seconds=0.3, progress=False)
+    for p, said in ((path, "Hello there."), (items[0]["path"], "One more.")):
+        info = disclosure.read_wav_info(p)
+        assert disclosure.is_synthetic(p), info
+        assert said in " ".join(map(str, info.values()))
+    assert "a test voice" in " ".join(map(str, disclosure.read_wav_info(path).values()))
+
+
+def test_wilson_interval_and_bootstrap_say_how_far_few_sentences_go():
+    lo, hi = tts_eval.wilson_interval(14, 14)
+    assert 0.77 < lo < 0.80 and hi == 1.0  # 14/14 cannot rule out a true share of 78%
+    lo, hi = tts_eval.wilson_interval(7, 14)
+    assert 0.26 < lo < 0.28 and 0.72 < hi < 0.74
+    assert tts_eval.wilson_interval(0, 14)[0] == 0.0
+    lo16, _ = tts_eval.wilson_interval(16, 16)
+    assert lo16 > lo and tts_eval.wilson_interval(160, 160)[0] > 0.97  # more sentences, tighter
+    refs = ["the cat sat on the mat", "a dog ran far away", "we read ten books", "it rained all day"]
+    hyps = ["the cat sat on the mat", "a dig ran away", "we read ten books", "it rained"]
+    w_lo, w_hi = tts_eval.bootstrap_wer(refs, hyps, seed=0)
+    errs, words = tts_eval.sentence_errors(refs, hyps)
+    assert list(errs) == [0, 2, 0, 2] and errs.sum() / words.sum() == pytest.approx(4 / 19)
+    assert w_lo < 4 / 19 < w_hi and w_lo >= 0 and w_hi <= 4 / 8
+    d, d_lo, d_hi = tts_eval.paired_wer_difference(refs, refs, hyps, seed=0)
+    assert d == pytest.approx(4 / 19) and 0 <= d_lo <= d <= d_hi
+
+
+def test_choose_alpha_follows_the_stated_rule():
+    real_reader = {0.5: {"wer": 0.349, "closer_to_you": 0.5}, 0.75: {"wer": 0.388, "closer_to_you": 1.0}}
+    assert tts_eval.choose_alpha(real_reader, 0.306)[0] == 0.75  # 0.5 is not yours; 0.75 is, within 10 points
+    sample = {0.5: {"wer": 0.145, "closer_to_you": 0.875}, 0.75: {"wer": 0.184, "closer_to_you": 1.0}}
+    assert tts_eval.choose_alpha(sample, 0.149)[0] == 0.5  # the smallest α meeting both
+    over = {0.5: {"wer": 0.30, "closer_to_you": 0.6}, 0.75: {"wer": 0.50, "closer_to_you": 1.0}}
+    a, why = tts_eval.choose_alpha(over, 0.25)
+    assert a == 0.5 and "no α met both" in why  # 0.75 reads too badly: the best within the budget
+    a, why = tts_eval.choose_alpha({0.5: {"wer": 0.6, "closer_to_you": 1.0}, 0.75: {"wer": 0.7, "closer_to_you": 1.0}}, 0.2)
+    assert a == 0.5 and "lowest WER" in why
+    with pytest.raises(ValueError):
+        tts_eval.choose_alpha({}, 0.2)
+
+
+def test_ensure_min_test_holds_out_a_fixed_number_deterministically():
+    def splits(n):
+        rows = [{"id": f"t{i:03d}", "split": "train"} for i in range(n)]
+        return {"train": rows[2:], "validation": rows[:1], "test": rows[1:2]}
+    a, b = splits(141), splits(141)
+    b["train"] = b["train"][::-1]  # file order must not matter
+    moved = tts_eval.ensure_min_test(a, 16)
+    assert len(moved) == 15 and len(a["test"]) == 16 and sorted(moved) == sorted(tts_eval.ensure_min_test(b, 16))
+    assert not set(moved) & {r["id"] for r in a["train"]} and len(a["train"]) == 139 - 15
+    small = splits(30)
+    tts_eval.ensure_min_test(small, 16)
+    assert len(small["test"]) == 10  # never more than a third of the takes
+    assert tts_eval.ensure_min_test(a, 16) == []  # already enough: nothing moves

@@ -348,6 +348,10 @@ def process_take(path: str | Path, text: str, settings: PrepSettings = PrepSetti
 
 def _listing_row(take: P.Take, table: P.PromptTable) -> dict[str, Any] | None:
     """The report row of a take that is not processed at all (unlisted, unsupported format), or None."""
+    if P.is_consent(take.id):  # the consent statement (helpers.consent): never training data; the row says where
+        row = _row_base(take.id, take.path, take.text)
+        row.update(verdict="excluded", reason="consent_take", error=P.consent_note(take.path, take.exists))
+        return row
     if take.exists and take.prompt is not None and take.supported:
         return None
     row = _row_base(take.id, take.path, take.text)

@@ -39,8 +39,17 @@ TABLE_NAMES = ("prompts.csv", "metadata.csv", "prompts.tsv", "metadata.tsv", "tr
 SAVE_AS_UTF8 = ("Save it as UTF-8 text (Excel: File > Save As > 'CSV UTF-8'; LibreOffice: Save As > Text CSV, "
                 "character set 'Unicode (UTF-8)'; a text editor: Save with encoding UTF-8).")
 
+# The consent statement take (helpers.consent): one fixed take id, recognised wherever takes are listed. It is the
+# learner saying, in their own voice, that they agree to a synthetic voice of them; prep keeps it OUT of the
+# training data (and records where it is), notebook 02 checks it is the same speaker as the dataset.
+CONSENT_ID = "consent"
+CONSENT_FILE = CONSENT_ID + ".wav"
+CONSENT_TEMPLATE = ("I, {name}, agree that my recordings may be used to train a synthetic voice of me, "
+                    "for {purpose}.")
+
 __all__ = ["PromptsError", "PromptsNotFoundError", "Prompt", "PromptTable", "Take", "read_prompts",
-           "find_prompts_table", "take_key", "list_audio", "pair_takes", "AUDIO_EXTENSIONS", "UNSUPPORTED_AUDIO"]
+           "find_prompts_table", "take_key", "list_audio", "pair_takes", "AUDIO_EXTENSIONS", "UNSUPPORTED_AUDIO",
+           "CONSENT_ID", "CONSENT_FILE", "CONSENT_TEMPLATE", "is_consent", "consent_text", "consent_note"]
 
 
 class PromptsError(ValueError):
@@ -67,6 +76,33 @@ def take_key(name: str) -> str:
     True
     """
     return unicodedata.normalize("NFC", _strip_audio_ext(name.strip())).casefold()
+
+
+def is_consent(name: str) -> bool:
+    """True for the consent statement take (``consent.wav``, ``Consent.FLAC``, the row id ``consent``, a path to one).
+
+    >>> is_consent("consent.wav") and is_consent("CONSENT") and not is_consent("take_001.wav")
+    True
+    """
+    return take_key(_basename(str(name))) == CONSENT_ID
+
+
+def consent_text(name: str, purpose: str) -> str:
+    """The consent statement to read aloud: :data:`CONSENT_TEMPLATE` with the learner's name and purpose."""
+    name, purpose = " ".join(str(name).split()), " ".join(str(purpose).split()).rstrip(".")
+    if not name or not purpose:
+        raise ValueError("the consent statement needs your name and what the voice is for (e.g. 'a tutorial "
+                         "exercise, kept on my own computer').")
+    return CONSENT_TEMPLATE.format(name=name, purpose=purpose)
+
+
+def consent_note(path: str | Path, exists: bool = True) -> str:
+    """What prep's report says of the consent take (it is never training data)."""
+    if not exists:
+        return (f"{Path(path).name}: the consent statement is listed but not recorded; record it in the studio "
+                "(notebook 01) so notebook 02 can check it is your voice.")
+    return (f"{path}: the consent statement, kept out of the training data; notebook 02 checks it is the same "
+            "speaker as the dataset.")
 
 
 @dataclass(frozen=True)

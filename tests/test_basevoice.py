@@ -249,9 +249,11 @@ def test_shipped_base_voice_reads_the_series_prompts_not_just_its_templates():
 def test_sample_learner_topup_is_piper_joe_at_16k_and_reruns_safely(tmp_path):
     from helpers import audio as A
 
-    rows = bv.sample_learner_topup(tmp_path, minutes=0.25, have_minutes=0.0, n_test=1, progress=False)
+    rows = bv.sample_learner_topup(tmp_path, minutes=0.25, have_minutes=0.0, n_test=1, progress=False, n_val=1)
     train = [r for r in rows if r["split"] == "train"]
-    assert [r["split"] for r in rows].count("test") == 1
+    splits = [r["split"] for r in rows]
+    assert splits.count("test") == 1 and splits.count("validation") == 1
+    assert splits.index("validation") > splits.index("test") > max(i for i, s in enumerate(splits) if s == "train")
     assert 15.0 <= sum(r["duration_s"] for r in train) < 15.0 + 12.0
     import soundfile as sf
 
@@ -259,6 +261,6 @@ def test_sample_learner_topup_is_piper_joe_at_16k_and_reruns_safely(tmp_path):
     assert sr == 16_000 and x.ndim == 1
     assert abs(A.loudness(x, sr) - A.TARGET_LUFS) < 0.5
     stamp = Path(rows[0]["audio_path"]).stat().st_mtime_ns
-    again = bv.sample_learner_topup(tmp_path, minutes=0.25, have_minutes=0.0, n_test=1, progress=False)
+    again = bv.sample_learner_topup(tmp_path, minutes=0.25, have_minutes=0.0, n_test=1, progress=False, n_val=1)
     assert [r["id"] for r in again] == [r["id"] for r in rows]
     assert Path(again[0]["audio_path"]).stat().st_mtime_ns == stamp  # read back, not re-synthesised

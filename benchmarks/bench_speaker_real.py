@@ -12,7 +12,9 @@ single digits (~0.4 s) are also joined into strings of about 2 s ("a take"). Mea
   reader's takes; every FSDD speaker's string among every other's) caught.
 
 The duration rule's settings (MIN_JUDGE_S, STABLE_S, short_power) were chosen on the home reader's dev split
-and FSDD; the home-reader figures are given per split. Writes bench_speaker_real.json beside this script.
+and FSDD; the widening relative to the yardstick's own duration (not to STABLE_S) is a rule with no setting, checked
+on the dev parts (home reader dev ids; FSDD hosts whose name's sha1 puts them in dev: lucas, nicolas). Figures are
+given per split. Writes bench_speaker_real.json beside this script.
 """
 
 from __future__ import annotations
@@ -84,17 +86,20 @@ def main() -> int:
         out["homereader"][which] = {"genuine_takes": len(vecs), "of_which_1.5s_crops": k,
                                     "genuine_flagged": int(genuine.flagged.sum()),
                                     "planted_fsdd_caught": f"{sum(caught)}/{len(caught)}"}
-    flagged, n, caught = 0, 0, []
+    flagged, n, caught, per = 0, 0, [], {"dev": [0, 0, []], "test": [0, 0, []]}
     for a in v_str:
-        flagged += int(E.flag_outliers(v_str[a], durations=d_str[a]).flagged.sum())
-        n += len(v_str[a])
-        for b in v_str:
-            if a != b:
-                caught += [bool(E.flag_outliers(np.vstack([v_str[a], v_str[b][j]]),
-                                                durations=np.append(d_str[a], d_str[b][j])).flagged[-1])
-                           for j in range(len(v_str[b]))]
+        f = int(E.flag_outliers(v_str[a], durations=d_str[a]).flagged.sum())
+        c = [bool(E.flag_outliers(np.vstack([v_str[a], v_str[b][j]]),
+                                  durations=np.append(d_str[a], d_str[b][j])).flagged[-1])
+             for b in v_str if b != a for j in range(len(v_str[b]))]
+        flagged, n, caught = flagged + f, n + len(v_str[a]), caught + c
+        part = per[RS.split(a)]  # the host speaker's split (sha1 of the name, as for the home reader's ids)
+        part[0], part[1], part[2] = part[0] + f, part[1] + len(v_str[a]), part[2] + c
     out["fsdd"] = {"genuine_strings": n, "genuine_flagged": flagged, "planted_other_speaker_caught":
-                   f"{sum(caught)}/{len(caught)}", "caught_share": round(sum(caught) / len(caught), 3)}
+                   f"{sum(caught)}/{len(caught)}", "caught_share": round(sum(caught) / len(caught), 3),
+                   "by_host_split": {w: {"hosts": sorted(a for a in v_str if RS.split(a) == w),
+                                         "genuine_flagged": f"{p[0]}/{p[1]}",
+                                         "planted_caught": f"{sum(p[2])}/{len(p[2])}"} for w, p in per.items()}}
     out["seconds"] = round(time.perf_counter() - t0, 1)
     out["cpus"] = os.cpu_count()
     print(out)

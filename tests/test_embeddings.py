@@ -115,6 +115,23 @@ def test_flag_outliers_respects_duration():
         E.flag_outliers(vecs, ids, durations=[1.0, 2.0])
 
 
+def test_flag_outliers_widens_only_for_takes_shorter_than_the_yardstick():
+    """A set of 2 s takes (e.g. digit strings) sets its own yardstick: its MAD already holds a 2 s take's wobble,
+    so a 2 s foreign take is judged on it unwidened and caught; among long takes the same 2 s take is widened
+    by (3 s / 2 s) ** 1.5."""
+    rng = np.random.default_rng(5)
+    centre, other = E.l2_normalize(rng.normal(size=(2, 64)))
+    own = E.l2_normalize(centre + 0.06 * rng.normal(size=(16, 64)))
+    foreign = E.l2_normalize(0.6 * centre + 0.4 * other + 0.06 * rng.normal(size=64))
+    vecs = np.vstack([own, foreign])
+    short = E.flag_outliers(vecs, durations=[2.0] * 17)
+    assert short.flagged_ids == ["16"] and short.z[-1] < -4.5            # measured -4.96
+    assert not E.flag_outliers(own, durations=[2.0] * 16).flagged.any()
+    mixed = E.flag_outliers(vecs, durations=[6.0] * 16 + [2.0])      # yardstick: the 6 s takes
+    widened = 0.6745 * (mixed.similarity[-1] - mixed.median) / (max(mixed.mad, 0.02) * 1.5 ** 1.5)
+    np.testing.assert_allclose(mixed.z[-1], widened, rtol=1e-6)
+
+
 def test_voice_margins_with_a_single_take_voice():
     rng = np.random.default_rng(4)
     centres = E.l2_normalize(rng.normal(size=(2, 32)))

@@ -27,6 +27,13 @@ Safety and resuming
   kernel, and the studio opens on the first prompt that has no take yet.
 * Files are written atomically (:mod:`helpers.files`): a crash never leaves half a WAV.
 
+Consent
+-------
+``Studio(..., consent_name="Ana Li", consent_purpose="...")`` puts the **consent statement** first ("I, Ana Li,
+agree that my recordings may be used to train a synthetic voice of me, for ..."), saved as ``consent.wav``
+(:data:`helpers.prompts.CONSENT_FILE`; a table may also list that row itself). Prep keeps it out of the training
+data; notebook 02 checks it is the same speaker as the takes (:mod:`helpers.consent`).
+
 Without a browser (papermill, nbval, CI) the widget cannot record; :meth:`Studio.show` says so
 and the notebook goes on with the takes it was given (``continuing_with``).
 
@@ -333,13 +340,21 @@ class Studio:
     """
 
     def __init__(self, prompts_csv: str | Path, raw_dir: str | Path, sample_rate: int | None = 44100,
-                 limits: TakeLimits = TakeLimits(), use_prep: bool = True, prep_settings: Any = None):
+                 limits: TakeLimits = TakeLimits(), use_prep: bool = True, prep_settings: Any = None,
+                 consent_name: str | None = None, consent_purpose: str | None = None):
         self.prompts_csv = Path(prompts_csv)
         self.raw_dir = Path(raw_dir).expanduser()
         if self.raw_dir.exists() and not self.raw_dir.is_dir():
             raise NotADirectoryError(f"raw_dir {self.raw_dir} is a file; give the studio a folder for your takes.")
         self.raw_dir.mkdir(parents=True, exist_ok=True)
         self.prompts, self.skipped = read_prompts(self.prompts_csv)
+        # The consent statement (helpers.consent): offered first, saved as consent.wav, never training data.
+        # A table may list it itself (a row named consent.wav); else consent_name adds it.
+        from .prompts import CONSENT_FILE, consent_text, is_consent
+
+        if consent_name is not None and not any(is_consent(p.filename) for p in self.prompts):
+            text = consent_text(consent_name, consent_purpose or "a Speech Lab tutorial exercise, kept on my own computer")
+            self.prompts.insert(0, Prompt(CONSENT_FILE, text))
         self.sample_rate = sample_rate
         self.limits = limits
         self.use_prep = use_prep          # also ask notebook 01's pipeline (helpers.prep) for its verdict
@@ -356,6 +371,12 @@ class Studio:
         self._widget = None
 
     # ---- progress ------------------------------------------------------------------------
+    def consent_take(self) -> Path | None:
+        """The recorded consent statement (``consent.wav`` in the raw folder), or None."""
+        from .prompts import CONSENT_ID
+
+        return existing_take(self.raw_dir, CONSENT_ID)
+
     def done(self, i: int) -> bool:
         return existing_take(self.raw_dir, self.prompts[i].stem) is not None
 

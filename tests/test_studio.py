@@ -266,3 +266,27 @@ def test_notebook_01_prep_verdict_is_part_of_the_feedback(tmp_path):
     rep = studio.receive_take(np.clip(speechlike(seconds=6.0) * 8, -1, 1), SR)  # clipped: said once, not twice
     assert rep.codes.count("clipped") == 1 and not any(c == "prep_clipped" for c in rep.codes)
     assert rep.prep["reason"] == "clipped"
+
+
+# ---- the consent statement take ------------------------------------------------------------------
+def test_consent_statement_is_offered_first_saved_as_consent_wav_and_kept_out_of_training(prompts, tmp_path):
+    raw = tmp_path / "raw"
+    s = st.Studio(prompts, raw, sample_rate=16_000, use_prep=False, consent_name="Ana  Li",
+                  consent_purpose="a tutorial exercise, kept on my own computer")
+    assert s.current.save_name == "consent.wav" and len(s.prompts) == 4
+    assert s.current.text == ("I, Ana Li, agree that my recordings may be used to train a synthetic voice of me, "
+                              "for a tutorial exercise, kept on my own computer.")
+    assert s.consent_take() is None
+    s.receive_take(speechlike(5.0, sr=SR), SR)
+    assert s.keep() == raw / "consent.wav" and s.consent_take() == raw / "consent.wav"
+    assert s.current.save_name == "take_001.wav"                  # then the prompts, in order
+    s.receive_take(speechlike(3.0, sr=SR, seed=1), SR)
+    s.keep()
+    # a table that lists the consent row itself is not given a second one; a reopened studio resumes after it
+    again = st.Studio(prompts, raw, sample_rate=16_000, use_prep=False, consent_name="Ana Li")
+    assert [p.save_name for p in again.prompts].count("consent.wav") == 1 and again.current.save_name == "take_002.wav"
+    # prep: the consent take is reported, with where it is, and never reaches the manifest
+    res = prep.prepare(raw, prompts, tmp_path / "dataset", settings=ENERGY, progress=False, write_hf=False)
+    row = next(r for r in res.rows if r["id"] == "consent")
+    assert row["verdict"] == "excluded" and row["reason"] == "consent_take" and str(raw / "consent.wav") in row["error"]
+    assert [m["id"] for m in res.manifest] == ["take_001"]

@@ -6,14 +6,15 @@ Reading check. Every take is judged against four prompts: its own (a flag is a *
 benchmark makes from it (a flag is a catch): ``drop`` (one word removed from the table's text: the reader said
 a word the table lacks), ``change`` (one word replaced by a word of another prompt) and ``swap`` (another take's
 prompt). The edited word is chosen at random among the prompt's words (seed 0); ``drop`` is also reported for
-words of at least 3 letters. The flag thresholds (takecheck.FLAG_NATS_INDEL, FLAG_NATS_SUB) were set on the dev
-third (takecheck.dev_ids, 42 ids, listed in the JSON) with the sweep the JSON keeps under sweep_dev; figures
+words of at least 3 letters. The flag thresholds (takecheck.FLAG_NATS_INDEL, FLAG_NATS_SUB, FLAG_NATS_NEAR at NEAR_SIM) were set on
+the dev third (takecheck.dev_ids, 42 ids, listed in the JSON) with the sweep the JSON keeps under sweep_dev; figures
 are given for dev and, separately, for the other two thirds (``test``, 99 ids) that played no part in it.
 
 Long recording. ``--long N`` concatenates N takes (trimmed to their speech) with pauses of 0.3-2 s filled with
-the reader's own room tone, skips one prompt and reads one twice, and measures longtake.split_long_recording.
+the reader's own room tone, skips one prompt and reads one twice, and measures longtake.split_long_recording
+(the recorded figure is benchmarks/bench_longtake.py's, in bench_longtake.json).
 
-    .venv/bin/python benchmarks/bench_takecheck.py                # everything (~15 min on 2 busy cores)
+    .venv/bin/python benchmarks/bench_takecheck.py                # everything (~25 min on 2 busy cores)
     .venv/bin/python benchmarks/bench_takecheck.py --only dev     # the dev third only (tuning)
     .venv/bin/python benchmarks/bench_takecheck.py --skip-check --long 40
 
@@ -120,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     dev = set(TC.dev_ids([t[0] for t in takes]))
     out = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
            "data": "../shared/realspeech/homereader (141 real takes, correct transcripts)",
-           "flag_nats_indel": TC.FLAG_NATS_INDEL, "flag_nats_sub": TC.FLAG_NATS_SUB, "swap_wer": TC.SWAP_WER,
+           "flag_nats_indel": TC.FLAG_NATS_INDEL, "flag_nats_sub": TC.FLAG_NATS_SUB,
+           "flag_nats_near": TC.FLAG_NATS_NEAR, "near_sim": TC.NEAR_SIM, "swap_wer": TC.SWAP_WER,
            "dev_ids": sorted(dev)}
     listener = TC.Listener(cpu_threads=args.threads)
     if not args.skip_check:
@@ -131,14 +133,16 @@ def main(argv: list[str] | None = None) -> int:
         for name, subset in (("dev", [r for r in rows if r["id"] in dev]), ("test", [r for r in rows if r["id"] not in dev]),
                              ("all", rows)):
             if subset:
-                out[f"check_{name}"] = rates(subset, (TC.FLAG_NATS_INDEL, TC.FLAG_NATS_SUB))
+                out[f"check_{name}"] = rates(subset, (TC.FLAG_NATS_INDEL, TC.FLAG_NATS_SUB, TC.FLAG_NATS_NEAR, TC.NEAR_SIM))
                 print(name, out[f"check_{name}"])
-        out["sweep_dev"] = {f"indel {ti} / sub {ts}": rates([r for r in rows if r["id"] in dev], (ti, ts))
-                            for ti in (2, 3, 4, 5) for ts in (7, 8, 9, 10, 11)} if any(r["id"] in dev for r in rows) else {}
+        out["sweep_dev"] = {f"indel {ti} / sub {ts} / near {tn} at sim {ns}": rates(
+            [r for r in rows if r["id"] in dev], (ti, ts, tn, ns))
+            for ti in (3, 4) for ts in (8, 9, 10) for tn in (9, 11, 12, 12.5, 13, 14) for ns in (0.5, 0.6)
+        } if any(r["id"] in dev for r in rows) else {}
         out["per_take"] = [{"id": r["id"], "split": "dev" if r["id"] in dev else "test", "heard": r["heard"],
                             "own_nats": r["own"].evidence_nats, "own_flag": r["own"].flagged,
                             "own_diff": r["own"].diff, **{f"{k}_nats": r[k].evidence_nats for k in ("drop", "change", "swap")},
-                            **{f"{k}_places": r[k].places for k in ("own", "drop", "change")},
+                            **{f"{k}_places": r[k].places for k in ("own", "drop", "change", "swap")},
                             "drop_edit": r["drop_edit"], "change_edit": r["change_edit"]} for r in rows]
     if args.long:
         from helpers import longtake as LT

@@ -42,6 +42,29 @@ def test_word_diff_marks_each_kind_of_difference():
     assert TC.word_diff("the cat sat on the mat", "the cat sat down on the mat") == "the cat sat [+down] on the mat"
 
 
+def test_a_mishearing_needs_more_evidence_than_a_different_word():
+    assert TC.similarity("hulks", "hawks") >= TC.NEAR_SIM and TC.similarity("to", "particularly") < TC.NEAR_SIM
+    near = {"prompt": "hulks", "heard": "hawks", "nats": 10.0}
+    other = {"prompt": "to", "heard": "particularly", "nats": 10.0}
+    extra = {"prompt": "", "heard": "to", "nats": 4.0}
+    assert TC.place_threshold(near) == TC.FLAG_NATS_NEAR > TC.place_threshold(other) == TC.FLAG_NATS_SUB
+    assert TC.place_threshold(extra) == TC.FLAG_NATS_INDEL
+    check = TC.TakeCheck("x", "p", "h", 0.1, "", 10.0, False, places=[near])
+    assert not TC.is_flagged(check, (TC.FLAG_NATS_INDEL, TC.FLAG_NATS_SUB))
+    assert TC.is_flagged(TC.TakeCheck("x", "p", "h", 0.1, "", 10.0, False, places=[other]),
+                         (TC.FLAG_NATS_INDEL, TC.FLAG_NATS_SUB))
+
+
+def test_touching_places_are_also_asked_about_one_word_more():
+    # the table lacks "to"; Whisper heard "space to" as "state to": one place, and the variant "space to"
+    ref, hyp = "on the space be gained".split(), "on the state to be gained".split()
+    merged = TC._merged(TC._regions(ref, hyp))
+    assert len(merged) == 1
+    variants = [v[3] for v in TC._candidates(ref, hyp, *merged[0])]
+    assert "on the space to be gained".split() in variants
+    assert all(len(v) == len(ref) + 1 for v in variants)    # Whisper heard more words: no one-word-less variant
+
+
 def test_dev_split_is_fixed_and_about_a_third():
     ids = [f"LJ{i:06d}" for i in range(300)]
     dev = TC.dev_ids(ids)
@@ -75,8 +98,8 @@ def judged(listener):
 @needs_real
 def test_correct_takes_are_rarely_flagged(judged):
     flagged = [(r["id"], r["own"].reason, r["own"].diff) for r in judged if r["own"].flagged]
-    # goal <= 5 %; measured 9 % on the 99 held-out takes (bench_takecheck.json), so on 28 allow 3 (~11 %)
-    assert len(flagged) <= 3, flagged
+    # goal <= 5 %: NOT quite met, 5.05 % (5 of the 99 held-out takes, bench_takecheck.json); 2 of these 28
+    assert len(flagged) <= 2, flagged
     # and Whisper did not simply agree word for word: most correct takes still differ somewhere
     assert sum(bool(r["own"].diff) for r in judged) >= len(judged) // 2
 
@@ -86,7 +109,7 @@ def test_edited_prompts_are_caught(judged):
     kinds = ("drop", "change", "swap")
     caught = {k: sum(r[k].flagged for r in judged) for k in kinds}
     total = sum(caught.values()) / (len(kinds) * len(judged))
-    assert total >= 0.90, caught               # goal 95 %; measured 95 % on the 99 held-out takes
+    assert total >= 0.95, caught               # the goal; measured 97.6 % on the 99 held-out takes
     assert caught["swap"] == len(judged) and caught["change"] >= 0.9 * len(judged), caught
     one = next(r for r in judged if r["change"].flagged)
     said, new = one["change_edit"].split("->")

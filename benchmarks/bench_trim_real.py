@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     t0 = time.perf_counter()
     result: dict = {"truth": "PocketSphinx forced alignment of the known transcript (helpers.align): first word start, "
-                             "last word end",
+                             "last word end; the take padded with 0.5 s of quiet for the aligner",
                     "tolerance_ms": TOLERANCE_MS, "split_rule": "helpers.realspeech.split: sha1(id) < 1/3 -> dev",
                     "settings_chosen_on": "dev (and the bundled sample); figures quoted: test",
                     "noise_gains_db": list(RS.NOISE_GAINS_DB), "splits": {}, "methods": {}}

@@ -111,26 +111,28 @@ def room_tone(clips_and_bounds, seconds: float, seed: int = 0, chunk_s: float = 
 
     ``clips_and_bounds``: ``[(audio_16k, (speech_start_s, speech_end_s)), ...]``. From each take the
     stretches more than 0.3 s away from its speech are cut into ``chunk_s`` pieces; only pieces at most
-    3 dB above that take's quietest tenth are kept (no speech, clicks, breaths or bumps), then joined
+    3 dB above the quietest tenth of those stretches, with no 5 ms more than 6 dB above it, are kept (no
+    speech, clicks, breaths or bumps), then joined
     in a seeded random order with 5 ms cross-fades.
     """
     n = int(chunk_s * SAMPLE_RATE)
+    sub = int(0.005 * SAMPLE_RATE)
     pieces = []
     for audio, (s, e) in clips_and_bounds:
-        k_all = len(audio) // n
-        if k_all < 4:
-            continue
-        all_lv = 10 * np.log10(np.mean(audio[: k_all * n].astype(np.float64).reshape(k_all, n) ** 2, axis=1) + 1e-14)
-        floor = float(np.percentile(all_lv, 10))  # the take's quietest stretches: its room tone
         quiet = [audio[: max(0, int((s - 0.3) * SAMPLE_RATE))], audio[int((e + 0.3) * SAMPLE_RATE):]]
-        for q in quiet:
-            k = len(q) // n
-            if k < 4:  # less than 0.2 s away from the speech: skip, too close to be sure it is only the room
-                continue
-            chunks = q[: k * n].reshape(k, n)
-            lv = 10 * np.log10(np.mean(chunks.astype(np.float64) ** 2, axis=1) + 1e-14)
-            keep = chunks[lv <= floor + 3.0]
-            pieces += list(keep - keep.mean(axis=1, keepdims=True))
+        chunks = np.concatenate([q[: (len(q) // n) * n].reshape(-1, n) for q in quiet if len(q) // n >= 4]
+                                or [np.zeros((0, n), np.float32)]).astype(np.float64)
+        if len(chunks) < 4:  # less than 0.2 s away from the speech: too close to be sure it is only the room
+            continue
+        chunks -= chunks.mean(axis=1, keepdims=True)
+        lv = 10 * np.log10(np.mean(chunks ** 2, axis=1) + 1e-14)
+        # the floor from the quiet stretches themselves (a take with little silence would otherwise put its
+        # floor in the pauses of the speech); a chunk with any 5 ms louder than 6 dB over that floor holds a
+        # click, a bump or a word the transcript does not have, and a 30 dB louder copy of it would be no room tone
+        floor = float(np.percentile(lv, 10))
+        peak = 10 * np.log10(np.max(np.mean(chunks.reshape(len(chunks), -1, sub) ** 2, axis=2), axis=1) + 1e-14)
+        keep = chunks[(lv <= floor + 3.0) & (peak <= floor + 6.0)]
+        pieces += [c.astype(np.float32) for c in keep]
     if not pieces:
         raise ValueError("no quiet stretches found in the given takes to make room tone from")
     rng = np.random.default_rng(seed)

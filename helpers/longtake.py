@@ -13,7 +13,10 @@ How
    noise floor (the series' energy method, :func:`helpers.audio.energy_threshold`); a gap of at least
    ``min_gap_s`` of room tone separates two chunks. A sentence with a comma pause is several chunks.
 2. **Whisper word timestamps** (tiny.en, offline) say which words each chunk holds; a chunk Whisper skipped
-   is transcribed on its own.
+   is transcribed on its own. Where Whisper heard a pause of at least ``WORD_GAP_S`` between two words of one
+   chunk, the chunk is split at the quietest stretch of that pause (:func:`split_at_word_gaps`): room tone
+   that changes between readings (louder in one stretch than the floor around it) otherwise joins two
+   readings into one chunk, and the alignment must then give one reading's words to another.
 3. **Alignment**: a dynamic programme groups consecutive chunks into readings and gives each group a prompt
    (in order; a prompt may be skipped, read again, or a group may be extra speech that matches no prompt),
    minimising word edit distance (after the series' one WER normaliser) plus small costs for skips, repeats
@@ -43,7 +46,7 @@ import numpy as np
 from . import audio as A
 from .files import atomic_dir
 
-__all__ = ["Reading", "LongTakeResult", "speech_chunks", "align_chunks", "split_long_recording", "benchmark", "main"]
+__all__ = ["Reading", "LongTakeResult", "speech_chunks", "split_at_word_gaps", "align_chunks", "split_long_recording", "benchmark", "main"]
 
 SR = A.TARGET_SR
 REPORT_FILE = "longtake_report.json"
@@ -54,6 +57,7 @@ EDIT_COST = 2.0        # per word edit between a reading and its prompt: a group
                        # more than about half its words is cheaper as extra speech + a skipped prompt
 MAX_GROUP_CHUNKS = 12
 ATTACH_GAP_S = 0.3     # a wordless chunk this close to a reading's edge belongs to it
+WORD_GAP_S = 0.3       # a pause this long between two of Whisper's words splits a chunk (see split_at_word_gaps)
 MAX_SKIP = 3
 BEAM = 40.0            # alignment states costing this much more than the best at the same point are dropped
 
@@ -149,13 +153,54 @@ def speech_chunks(audio: np.ndarray, sr: int = SR, margin_db: float = 6.0, edge_
 
 # --------------------------------------------------------------------------------------- 2. words
 
-def _words_by_chunk(audio: np.ndarray, chunks: list[tuple[float, float]], listener) -> list[list[str]]:
+def _whisper_words(audio: np.ndarray, listener) -> list[tuple[float, float, str]]:
+    """(start_s, end_s, word) of every word Whisper hears in the recording (word timestamps)."""
+    segments, _ = listener.model.transcribe(audio, language="en", beam_size=1, word_timestamps=True,
+                                            condition_on_previous_text=False, vad_filter=False)
+    return [(w.start, w.end, w.word) for seg in segments for w in (seg.words or [])]
+
+
+def split_at_word_gaps(audio: np.ndarray, chunks: list[tuple[float, float]], words: list[tuple[float, float, str]],
+                       sr: int = SR, min_gap_s: float = WORD_GAP_S, hop_ms: float = 10.0) -> list[tuple[float, float]]:
+    """Split a chunk where Whisper heard a pause of at least ``min_gap_s`` between two words in it.
+
+    Room tone louder than the floor around it (another room, a fan that starts) joins two readings into one
+    chunk; the words' timestamps still show the pause. The chunk is cut at the quietest stretch of the gap:
+    the frames within 6 dB of the gap's quietest one (the longest such run), the new edges at its ends.
+    """
+    if not words:
+        return chunks
+    x = A.speech_band(audio, sr)
+    times, level = A.frame_energy_db(x, sr, frame_ms=30.0, hop_ms=hop_ms)
+    out: list[tuple[float, float]] = []
+    for s, e in chunks:
+        inside = [w for w in words if min(e, w[1]) - max(s, w[0]) > 0 or s <= (w[0] + w[1]) / 2 <= e]
+        start = s
+        for w1, w2 in zip(inside, inside[1:]):
+            g0, g1 = max(w1[1], start), min(w2[0], e)
+            if g1 - g0 < min_gap_s:
+                continue
+            idx = np.flatnonzero((times >= g0) & (times <= g1))
+            if idx.size < 3:
+                continue
+            quiet = level[idx] <= level[idx].min() + 6.0
+            runs = A._runs(quiet)
+            a, b = max(runs, key=lambda r: r[1] - r[0])
+            p0, p1 = float(times[idx[a]]), float(times[idx[b - 1]])
+            if p0 - start >= 0.05:
+                out.append((start, p0))
+            start = p1
+        out.append((start, e))
+    return [(a, b) for a, b in out if b - a >= 0.05]
+
+
+def _words_by_chunk(audio: np.ndarray, chunks: list[tuple[float, float]], listener,
+                    words: list[tuple[float, float, str]] | None = None) -> list[list[str]]:
     """Normalised words heard in each chunk (Whisper word timestamps; chunks it skipped heard alone)."""
     from .metrics import normalize_for_wer
 
-    segments, _ = listener.model.transcribe(audio, language="en", beam_size=1, word_timestamps=True,
-                                            condition_on_previous_text=False, vad_filter=False)
-    words = [(w.start, w.end, w.word) for seg in segments for w in (seg.words or [])]
+    if words is None:
+        words = _whisper_words(audio, listener)
     starts = np.array([c[0] for c in chunks])
     ends = np.array([c[1] for c in chunks])
     out: list[list[str]] = [[] for _ in chunks]
@@ -275,7 +320,9 @@ def split_long_recording(recording: str | Path, prompts: Sequence[str], out_dir:
     chunks = speech_chunks(mono, SR, min_gap_s=min_gap_s)
     if not chunks:
         raise LongTakeError(f"{recording}: no speech found (the whole file is at the level of its quietest part).")
-    chunk_words = _words_by_chunk(mono, chunks, listener)
+    words = _whisper_words(mono, listener)
+    chunks = split_at_word_gaps(mono, chunks, words)
+    chunk_words = _words_by_chunk(mono, chunks, listener, words)
     prompt_words = [normalize_for_wer(t).split() for t in prompts]
     groups = align_chunks(chunk_words, prompt_words)
     total_s = len(mono) / SR
@@ -364,7 +411,8 @@ def build_long_recording(takes: Sequence[tuple[str, Path, str]], skip: int, twic
     """A test recording from separate real takes: each trimmed to its speech (the series' energy trimmer),
     joined by pauses of ``pause_s`` filled with room tone cut from the quiet lead-in and tail of the same
     recordings (real room noise, not white noise: half a pause from the take before, half from the take
-    after), prompt ``skip`` left out and prompt ``twice`` read twice.
+    after), prompt ``skip`` left out and prompt ``twice`` read twice. A take with no quiet lead-in or tail of
+    its own borrows the first such take's tone as it is (it may be louder than that take's own floor).
 
     Returns (16 kHz audio, truth): one dict per reading placed, with prompt index and speech start/end.
     """

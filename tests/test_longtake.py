@@ -45,6 +45,30 @@ def test_speech_chunks_split_at_pauses_not_inside_words():
     assert chunks[1][0] == pytest.approx(0.5 + 0.6 + 0.1 + 0.6 + 0.8, abs=0.12)
 
 
+def test_room_tone_louder_than_its_neighbours_is_split_at_the_words_pause():
+    """Two readings joined by a pause whose second half is louder room tone (another take's room): the shared
+    floor calls it all speech, one chunk; Whisper's word times show the pause, and the chunk is cut there."""
+    sr = 16000
+    rng = np.random.default_rng(1)
+    t = np.arange(int(0.5 * sr)) / sr
+    word = (0.3 * np.sin(2 * np.pi * 200 * t) * np.hanning(t.size)).astype(np.float32)
+    quiet = lambda s: (0.0005 * rng.standard_normal(int(s * sr))).astype(np.float32)  # noqa: E731
+    loud = lambda s: (0.004 * rng.standard_normal(int(s * sr))).astype(np.float32)  # noqa: E731 (+18 dB)
+    audio = np.concatenate([quiet(3.0), word, word, quiet(0.15), loud(0.9), word, word, loud(0.3), quiet(3.0)])
+    s1 = 3.0 + 1.0 + 1.05                                  # the second reading starts here
+    chunks = LT.speech_chunks(audio, sr)
+    joined = [c for c in chunks if c[0] < 4.0 < c[1] and c[0] < s1 + 0.2 < c[1]]
+    assert joined, f"the louder tone should have joined both readings into one chunk here: {chunks}"
+    words = [(3.0, 3.5, "one"), (3.5, 4.0, "two"), (s1, s1 + 0.5, "three"), (s1 + 0.5, s1 + 1.0, "four")]
+    split = LT.split_at_word_gaps(audio, chunks, words, sr)
+    assert len(split) == len(chunks) + 1
+    first = [c for c in split if c[0] < 3.5 < c[1]][0]
+    second = [c for c in split if c[0] < s1 + 0.2 < c[1]][0]
+    assert 3.95 <= first[1] <= 4.2                          # cut at the quiet stretch right after the words
+    assert first[1] <= second[0] <= s1                      # inside the pause, never inside a word
+    assert LT.split_at_word_gaps(audio, chunks, [], sr) == chunks
+
+
 def test_output_folder_rules(tmp_path):
     rec = tmp_path / "raw" / "session.wav"
     write_wav(rec, np.zeros(16000, dtype=np.float32), 16000)
@@ -96,7 +120,8 @@ def test_boundaries_and_attribution(session):
     res, truth = session["res"], session["truth"]
     score = LT.score_split(res, truth)
     assert score["attributed_wrong"] == [] and score["attributed_right"] == N_PROMPTS - 1, score
-    assert score["boundaries_within_100ms_share"] >= 0.90, score   # goal 95 %: 21 of 22 here; 77 % on 40 prompts
+    # goal 95 % (met here on 12 prompts); NOT met on 40 prompts: 77 % (benchmarks/bench_longtake.json)
+    assert score["boundaries_within_100ms_share"] >= 0.95, score
     assert res.missing == [session["skip"]] and res.repeated == [session["twice"]], res.summary()
     assert res.extra == []
 

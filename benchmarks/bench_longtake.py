@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""Benchmark the long-recording splitter (helpers.longtake) on real speech: the home reader of
+../shared/realspeech/homereader (one man, at home, 141 takes, correct transcripts).
+
+N takes of the *test* split (helpers.realspeech.split / takecheck.dev_ids: nothing here was tuned on them) are
+trimmed to their speech (the series' energy trimmer: that is the truth) and joined with pauses of 0.3-2 s
+filled with each take's own room tone (real room noise, not white noise), one prompt skipped (N // 3) and one
+read twice (2N // 3); longtake.split_long_recording splits it, and the split is scored: every kept piece
+attributed to the right prompt, and the share of speech edges within 100 ms of the truth.
+
+    .venv/bin/python benchmarks/bench_longtake.py              # 40 prompts (~2-3 min on 2 busy cores)
+    .venv/bin/python benchmarks/bench_longtake.py --long 12 40
+
+Writes bench_longtake.json beside this script (the last measurement).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--long", type=int, nargs="+", default=[40], help="prompts per session (one session each)")
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args(argv)
+    from bench_takecheck import HOMEREADER, read_homereader
+
+    if not HOMEREADER.is_dir():
+        print(f"{HOMEREADER} not found: this benchmark needs ../shared/realspeech/homereader beside the repository.")
+        return 2
+    from helpers import longtake as LT
+    from helpers import takecheck as TC
+    from helpers.files import write_json
+
+    takes = read_homereader()
+    dev = set(TC.dev_ids([t[0] for t in takes]))
+    test_takes = [t for t in takes if t[0] not in dev]
+    listener = TC.Listener(cpu_threads=args.threads)
+    out = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+           "data": "../shared/realspeech/homereader, test split (takes outside takecheck.dev_ids), in prompts.csv order",
+           "goal": ">= 95% of boundaries within 100 ms, every kept piece attributed to the right prompt",
+           "settings": {"word_gap_s": LT.WORD_GAP_S, "min_gap_s": 0.2, "skip_cost": LT.SKIP_COST,
+                        "repeat_cost": LT.REPEAT_COST, "edit_cost": LT.EDIT_COST, "extra_cost": LT.EXTRA_COST},
+           "sessions": {}}
+    for n in args.long:
+        res = LT.benchmark(test_takes[:n], listener=listener)
+        out["sessions"][str(n)] = res
+        print(n, {k: v for k, v in res.items() if k != "ids"})
+    write_json(Path(__file__).with_name("bench_longtake.json"), out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -19,7 +19,7 @@ from helpers.metrics import wer
 
 ROOT = Path(__file__).resolve().parents[1]
 HOMEREADER = ROOT.parent / "shared" / "realspeech" / "homereader"
-N_TAKES = 28
+N_TAKES = 20
 
 needs_real = pytest.mark.skipif(not HOMEREADER.is_dir(), reason=f"real speech not found at {HOMEREADER} "
                                 "(../shared/realspeech beside the repository)")
@@ -98,7 +98,7 @@ def judged(listener):
 @needs_real
 def test_correct_takes_are_rarely_flagged(judged):
     flagged = [(r["id"], r["own"].reason, r["own"].diff) for r in judged if r["own"].flagged]
-    # goal <= 5 %: NOT quite met, 5.05 % (5 of the 99 held-out takes, bench_takecheck.json); 2 of these 28
+    # goal <= 5 %: NOT quite met, 5.05 % (5 of the 99 held-out takes, bench_takecheck.json); 2 of these 20
     assert len(flagged) <= 2, flagged
     # and Whisper did not simply agree word for word: most correct takes still differ somewhere
     assert sum(bool(r["own"].diff) for r in judged) >= len(judged) // 2

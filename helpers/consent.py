@@ -63,7 +63,7 @@ def _how_to_record() -> str:
 
     return ("Record it in notebook 01's studio: Studio(prompts_csv, raw_dir, consent_name='Your Name', "
             "consent_purpose='what the voice is for') offers the statement first and saves it as "
-            f"{CONSENT_FILE} in your raw folder (or record '{CONSENT_TEMPLATE}' yourself and save it there "
+            f"{CONSENT_FILE} in your raw folder (or record \"{CONSENT_TEMPLATE.format(name='<your name>', purpose='<what the voice is for>')}\" yourself and save it there "
             f"as {CONSENT_FILE}); then run notebooks 01 and 02 again.")
 
 

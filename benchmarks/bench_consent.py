@@ -26,25 +26,16 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 
 from helpers import embeddings as E, realspeech as RS  # noqa: E402
 from helpers.audio import load_mono  # noqa: E402
 from helpers.files import write_json  # noqa: E402
+from bench_speaker_real import digit_strings  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-
-
-def strings(rows: list[dict], order, n: int, seconds: float) -> list[np.ndarray]:
-    """bench_speaker_real.digit_strings, drawing from the iterator ``order`` (so what was used can be tracked)."""
-    out = []
-    for _ in range(n):
-        parts: list[np.ndarray] = []
-        while sum(len(p) for p in parts) < seconds * 16000:
-            parts += [load_mono(rows[next(order)]["path"]), np.zeros(1600, np.float32)]
-        out.append(np.concatenate(parts))
-    return out
 
 
 def main() -> int:
@@ -62,10 +53,10 @@ def main() -> int:
     v_str, v_consent = {}, {}
     for s, rs in sorted(by.items()):
         order = iter(rng.permutation(len(rs)))
-        v_str[s] = enc.embed(strings(rs, order, 16, 2.0), progress=False)
+        v_str[s] = enc.embed(digit_strings(rs, 16, None, 2.0, order=order), progress=False)
         v_consent[s] = order  # the rest of this speaker's permutation: recordings no 2 s string used
     for s, rs in sorted(by.items()):
-        v_consent[s] = enc.embed(strings(rs, v_consent[s], 8, 3.0), progress=False)
+        v_consent[s] = enc.embed(digit_strings(rs, 8, None, 3.0, order=v_consent[s]), progress=False)
 
     groups = {"homereader": v_hr, **v_str}
     vecs = np.vstack(list(groups.values()))

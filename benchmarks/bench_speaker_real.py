@@ -33,8 +33,11 @@ from helpers.audio import load_mono  # noqa: E402
 from helpers.files import write_json  # noqa: E402
 
 
-def digit_strings(rows: list[dict], n: int, rng: np.random.Generator, seconds: float = 2.0) -> list[np.ndarray]:
-    pick = iter(rng.permutation(len(rows)))
+def digit_strings(rows: list[dict], n: int, rng: np.random.Generator | None, seconds: float = 2.0,
+                  order=None) -> list[np.ndarray]:
+    """``n`` strings of one speaker's digits, each at least ``seconds`` long (0.1 s between digits), drawn in a
+    random order from ``rng`` -- or from the iterator of row indices ``order`` (so a caller can track what it used)."""
+    pick = order if order is not None else iter(rng.permutation(len(rows)))
     out = []
     for _ in range(n):
         parts: list[np.ndarray] = []

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark the reading check (helpers.takecheck) and the long-recording splitter (helpers.longtake) on real
+"""Benchmark the reading check (helpers.takecheck) on real
 speech: the home reader of ../shared/realspeech/homereader (one man, at home, 141 takes, correct transcripts).
 
 Reading check. Every take is judged against four prompts: its own (a flag is a *false* flag), and three the
@@ -10,13 +10,10 @@ words of at least 3 letters. The flag thresholds (takecheck.FLAG_NATS_INDEL, FLA
 the dev third (takecheck.dev_ids, 42 ids, listed in the JSON) with the sweep the JSON keeps under sweep_dev; figures
 are given for dev and, separately, for the other two thirds (``test``, 99 ids) that played no part in it.
 
-Long recording. ``--long N`` concatenates N takes (trimmed to their speech) with pauses of 0.3-2 s filled with
-the reader's own room tone, skips one prompt and reads one twice, and measures longtake.split_long_recording
-(the recorded figure is benchmarks/bench_longtake.py's, in bench_longtake.json).
+The long-recording splitter (helpers.longtake) has its own benchmark: benchmarks/bench_longtake.py.
 
     .venv/bin/python benchmarks/bench_takecheck.py                # everything (~25 min on 2 busy cores)
     .venv/bin/python benchmarks/bench_takecheck.py --only dev     # the dev third only (tuning)
-    .venv/bin/python benchmarks/bench_takecheck.py --skip-check --long 40
 
 Writes bench_takecheck.json beside this script (the last full measurement; --only dev writes
 bench_takecheck.dev.json).
@@ -105,9 +102,6 @@ def rates(rows, thresholds):
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--only", choices=("dev", "test", "all"), default="all")
-    ap.add_argument("--skip-check", action="store_true", help="only the long-recording part")
-    ap.add_argument("--long", type=int, default=0, help="prompts in the long recording (0: skip; the full "
-                    "benchmark uses every test-set take)")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
     if not HOMEREADER.is_dir():
@@ -125,31 +119,24 @@ def main(argv: list[str] | None = None) -> int:
            "flag_nats_near": TC.FLAG_NATS_NEAR, "near_sim": TC.NEAR_SIM, "swap_wer": TC.SWAP_WER,
            "dev_ids": sorted(dev)}
     listener = TC.Listener(cpu_threads=args.threads)
-    if not args.skip_check:
-        chosen = [t for t in takes if (t[0] in dev) == (args.only == "dev") or args.only == "all"]
-        t0 = time.perf_counter()
-        rows = judge_all(chosen, listener)
-        out["check_seconds"] = round(time.perf_counter() - t0, 1)
-        for name, subset in (("dev", [r for r in rows if r["id"] in dev]), ("test", [r for r in rows if r["id"] not in dev]),
-                             ("all", rows)):
-            if subset:
-                out[f"check_{name}"] = rates(subset, (TC.FLAG_NATS_INDEL, TC.FLAG_NATS_SUB, TC.FLAG_NATS_NEAR, TC.NEAR_SIM))
-                print(name, out[f"check_{name}"])
-        out["sweep_dev"] = {f"indel {ti} / sub {ts} / near {tn} at sim {ns}": rates(
-            [r for r in rows if r["id"] in dev], (ti, ts, tn, ns))
-            for ti in (3, 4) for ts in (8, 9, 10) for tn in (9, 11, 12, 12.5, 13, 14) for ns in (0.5, 0.6)
-        } if any(r["id"] in dev for r in rows) else {}
-        out["per_take"] = [{"id": r["id"], "split": "dev" if r["id"] in dev else "test", "heard": r["heard"],
-                            "own_nats": r["own"].evidence_nats, "own_flag": r["own"].flagged,
-                            "own_diff": r["own"].diff, **{f"{k}_nats": r[k].evidence_nats for k in ("drop", "change", "swap")},
-                            **{f"{k}_places": r[k].places for k in ("own", "drop", "change", "swap")},
-                            "drop_edit": r["drop_edit"], "change_edit": r["change_edit"]} for r in rows]
-    if args.long:
-        from helpers import longtake as LT
-
-        test_takes = [t for t in takes if t[0] not in dev][: args.long]
-        out["long"] = LT.benchmark(test_takes, listener=listener)
-        print("long", {k: v for k, v in out["long"].items() if k != "pieces"})
+    chosen = [t for t in takes if (t[0] in dev) == (args.only == "dev") or args.only == "all"]
+    t0 = time.perf_counter()
+    rows = judge_all(chosen, listener)
+    out["check_seconds"] = round(time.perf_counter() - t0, 1)
+    for name, subset in (("dev", [r for r in rows if r["id"] in dev]), ("test", [r for r in rows if r["id"] not in dev]),
+                         ("all", rows)):
+        if subset:
+            out[f"check_{name}"] = rates(subset, (TC.FLAG_NATS_INDEL, TC.FLAG_NATS_SUB, TC.FLAG_NATS_NEAR, TC.NEAR_SIM))
+            print(name, out[f"check_{name}"])
+    out["sweep_dev"] = {f"indel {ti} / sub {ts} / near {tn} at sim {ns}": rates(
+        [r for r in rows if r["id"] in dev], (ti, ts, tn, ns))
+        for ti in (3, 4) for ts in (8, 9, 10) for tn in (9, 11, 12, 12.5, 13, 14) for ns in (0.5, 0.6)
+    } if any(r["id"] in dev for r in rows) else {}
+    out["per_take"] = [{"id": r["id"], "split": "dev" if r["id"] in dev else "test", "heard": r["heard"],
+                        "own_nats": r["own"].evidence_nats, "own_flag": r["own"].flagged,
+                        "own_diff": r["own"].diff, **{f"{k}_nats": r[k].evidence_nats for k in ("drop", "change", "swap")},
+                        **{f"{k}_places": r[k].places for k in ("own", "drop", "change", "swap")},
+                        "drop_edit": r["drop_edit"], "change_edit": r["change_edit"]} for r in rows]
     name = "bench_takecheck.dev.json" if args.only == "dev" else "bench_takecheck.json"
     write_json(Path(__file__).with_name(name), out)
     return 0

@@ -30,7 +30,7 @@ What it does **not** measure
   Compare systems with it, beside real takes of the same person as the ceiling, and read it as one signal
   among WER and similarity — never as "listeners would give this a 3.4".
 
-Light imports: numpy at the top; speechmos (and with it onnxruntime and librosa), soxr and tqdm inside.
+Light imports: numpy at the top; speechmos (and with it onnxruntime and librosa), helpers.audio (soxr) and tqdm inside.
 """
 
 from __future__ import annotations
@@ -98,11 +98,9 @@ def _prepare(audio: np.ndarray, sr: int) -> np.ndarray:
                            "Score a longer clip (a whole sentence), or join short ones.")
     if not np.isfinite(x).all():
         raise QualityError("the audio holds NaN or infinite samples: DNSMOS cannot score it (a diverged model?).")
-    if int(sr) != SAMPLE_RATE:
-        import soxr
+    from .audio import resample
 
-        x = soxr.resample(x, int(sr), SAMPLE_RATE, quality="HQ").astype(np.float32)
-    return np.clip(x, -1.0, 1.0)
+    return np.clip(resample(x, int(sr), SAMPLE_RATE), -1.0, 1.0)
 
 
 def _windows(x: np.ndarray, max_windows: int | None) -> list[np.ndarray]:

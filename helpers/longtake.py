@@ -11,19 +11,26 @@ How
 ---
 1. **Silence** splits the recording into speech *chunks*: frame levels in the speech band against the room's
    noise floor (the series' energy method, :func:`helpers.audio.energy_threshold`); a gap of at least
-   ``min_gap_s`` of room tone separates two chunks. A sentence with a comma pause is several chunks.
-2. **Whisper word timestamps** (tiny.en, offline) say which words each chunk holds; a chunk Whisper skipped
-   is transcribed on its own. Where Whisper heard a pause of at least ``WORD_GAP_S`` between two words of one
-   chunk, the chunk is split at the quietest stretch of that pause (:func:`split_at_word_gaps`): room tone
-   that changes between readings (louder in one stretch than the floor around it) otherwise joins two
-   readings into one chunk, and the alignment must then give one reading's words to another.
+   ``min_gap_s`` of room tone separates two chunks, and a chunk must come within ``SPEECH_RANGE_DB`` of the
+   session's loud speech (louder room tone, a breath, a click do not). A sentence with a comma pause is
+   several chunks.
+2. **Pauses inside a chunk**: a quarter second ``VALLEY_DROP_DB`` below the chunk's loud frames
+   (:func:`split_at_valleys`), or a pause of at least ``WORD_GAP_S`` between two of Whisper's words
+   (:func:`split_at_word_gaps`), splits it: room tone that changes between readings (louder in one stretch than
+   the floor around it) otherwise joins two readings into one chunk, and the alignment must then give one
+   reading's words to another. **Whisper word timestamps** (tiny.en, offline) say which words each chunk holds;
+   a chunk Whisper skipped is transcribed on its own.
 3. **Alignment**: a dynamic programme groups consecutive chunks into readings and gives each group a prompt
    (in order; a prompt may be skipped, read again, or a group may be extra speech that matches no prompt),
    minimising word edit distance (after the series' one WER normaliser) plus small costs for skips, repeats
    and extra words.
-4. **Boundaries**: a reading's speech runs from its first chunk's start to its last chunk's end; the piece
-   written is cut at the middle of the pauses around it (at most 1 s beyond the speech), so prep's own trim
-   and pad apply to it as to any take.
+4. **Boundaries**: the piece written is cut at the middle of the pauses around the reading (at most 1 s beyond
+   its chunks), and its speech edges are the series' own trimmer's (:func:`speech_edges`:
+   :func:`helpers.audio.trim_bounds` on that piece), so prep's trim and pad apply to it as to any take.
+
+Measured (``benchmarks/bench_longtake.py``): the home reader's real takes joined with real room tone, truth from
+forced alignment: 40 prompts 93.6 % of speech edges within 100 ms, 12 prompts 72.7 % (goal 95 %: not met; the
+trimmer's own edges are 100-170 ms off on the rest), every read prompt found and attributed right.
 
 When a prompt is read more than once, the **last** reading is kept (people re-read after a slip) and the
 others are reported. The raw recording is only read; the output folder is written whole and atomically
@@ -46,7 +53,7 @@ import numpy as np
 from . import audio as A
 from .files import atomic_dir
 
-__all__ = ["Reading", "LongTakeResult", "speech_chunks", "split_at_word_gaps", "align_chunks", "split_long_recording", "benchmark", "main"]
+__all__ = ["Reading", "LongTakeResult", "speech_chunks", "split_at_valleys", "split_at_word_gaps", "speech_edges", "align_chunks", "split_long_recording", "benchmark", "main"]
 
 SR = A.TARGET_SR
 REPORT_FILE = "longtake_report.json"
@@ -59,6 +66,8 @@ MAX_GROUP_CHUNKS = 12
 ATTACH_GAP_S = 0.3     # a wordless chunk this close to a reading's edge belongs to it
 WORD_GAP_S = 0.3       # a pause this long between two of Whisper's words splits a chunk (see split_at_word_gaps)
 MAX_SKIP = 3
+SPEECH_RANGE_DB = 30.0  # speech reaches within this of the session's loud frames (speech_chunks)
+VALLEY_DROP_DB = 25.0  # a quarter second this far below a chunk's loud frames is a pause (split_at_valleys)
 BEAM = 40.0            # alignment states costing this much more than the best at the same point are dropped
 
 
@@ -125,18 +134,22 @@ def local_floor_db(level: np.ndarray, hop_ms: float, window_s: float = 8.0, perc
 
 
 def speech_chunks(audio: np.ndarray, sr: int = SR, margin_db: float = 6.0, edge_margin_db: float = 3.0,
-                  min_gap_s: float = 0.2, min_chunk_s: float = 0.08, hop_ms: float = 10.0) -> list[tuple[float, float]]:
+                  min_gap_s: float = 0.2, min_chunk_s: float = 0.08, hop_ms: float = 10.0,
+                  below_speech_db: float = SPEECH_RANGE_DB) -> list[tuple[float, float]]:
     """(start_s, end_s) of the stretches of speech, separated by at least ``min_gap_s`` of room tone.
 
     Two thresholds above the local noise floor (:func:`local_floor_db`), as in hysteresis thresholding: a
     stretch is speech if it rises ``margin_db`` (6 dB) above the floor somewhere — room tone wanders by a few
-    dB, so a blip of it must not count — and its edges are where it falls back below ``edge_margin_db``
-    (3 dB, the series' trimmer margin: the faint ends of words).
+    dB, so a blip of it must not count — *and* within ``below_speech_db`` (30 dB) of the session's loud speech
+    (its 95th-percentile frame level): in a quiet room a louder stretch of room tone, a breath or a click rises
+    well over 6 dB but stays far below the voice (and Whisper, fed room tone, hears "now, now" in it). Its edges
+    are where it falls back below ``edge_margin_db`` (3 dB, the series' trimmer margin: the faint ends of words).
     """
     x = A.speech_band(audio, sr)
     times, level = A.frame_energy_db(x, sr, frame_ms=30.0, hop_ms=hop_ms)
     floor = local_floor_db(level, hop_ms)
-    high = level > np.maximum(floor + margin_db, float(level.max()) - 60.0)
+    loud = float(np.percentile(level, 95)) - below_speech_db
+    high = level > np.maximum(np.maximum(floor + margin_db, loud), float(level.max()) - 60.0)
     low = level > np.maximum(floor + edge_margin_db, float(level.max()) - 60.0)
     # hysteresis: a stretch above the low threshold is speech if it reaches the high one somewhere
     runs = [(a, b) for a, b in A._runs(low) if high[a:b].any()]
@@ -192,6 +205,52 @@ def split_at_word_gaps(audio: np.ndarray, chunks: list[tuple[float, float]], wor
             start = p1
         out.append((start, e))
     return [(a, b) for a, b in out if b - a >= 0.05]
+
+
+def split_at_valleys(audio: np.ndarray, chunks: list[tuple[float, float]], sr: int = SR,
+                     drop_db: float = VALLEY_DROP_DB, min_len_s: float = 0.25,
+                     hop_ms: float = 10.0) -> list[tuple[float, float]]:
+    """Split a chunk at every stretch of at least ``min_len_s`` that stays ``drop_db`` (25 dB) below the
+    chunk's own loud frames (its 90th-percentile level).
+
+    When the pause between two readings is filled with room tone louder than the floor a few seconds around
+    it (a fan, another room), :func:`speech_chunks` sees no pause and Whisper's timestamps often smear a word
+    across it. Inside one sentence the voice never stays that far down for a quarter of a second except at a
+    pause (stop closures last well under 100 ms), so cutting there only ever cuts at a pause: a comma's pause
+    inside a reading is harmless, the alignment groups the pieces again.
+    """
+    x = A.speech_band(audio, sr)
+    times, level = A.frame_energy_db(x, sr, frame_ms=30.0, hop_ms=hop_ms)
+    min_frames = int(round(min_len_s * 1000 / hop_ms))
+    out: list[tuple[float, float]] = []
+    for s, e in chunks:
+        idx = np.flatnonzero((times >= s) & (times <= e))
+        if idx.size < 2 * min_frames:
+            out.append((s, e))
+            continue
+        quiet = level[idx] < np.percentile(level[idx], 90) - drop_db
+        start = s
+        for a, b in A._runs(quiet):
+            if b - a >= min_frames and a > 0 and b < idx.size:
+                out.append((start, float(times[idx[a]])))
+                start = float(times[idx[b - 1]])
+        out.append((start, e))
+    return [(a, b) for a, b in out if b - a >= 0.05]
+
+
+def speech_edges(audio: np.ndarray, cut_s: float, cut_e: float, fallback: tuple[float, float],
+                 sr: int = SR) -> tuple[float, float]:
+    """Where speech starts and ends in the piece ``[cut_s, cut_e]`` (seconds in the recording): the series'
+    own trimmer (:func:`helpers.audio.trim_bounds`, the default method: the one notebook 01 uses, measured on
+    real takes in ``benchmarks/bench_trim_real.py``) run on the piece, not a second set of thresholds.
+    ``fallback`` (the chunks' edges) when the trimmer finds no speech in it."""
+    piece = audio[int(cut_s * sr): int(cut_e * sr)]
+    if piece.size < int(0.1 * sr):
+        return fallback
+    b = A.trim_bounds(piece, sr)
+    if not b.found or b.end_s <= b.start_s:
+        return fallback
+    return cut_s + b.start_s, cut_s + b.end_s
 
 
 def _words_by_chunk(audio: np.ndarray, chunks: list[tuple[float, float]], listener,
@@ -321,7 +380,7 @@ def split_long_recording(recording: str | Path, prompts: Sequence[str], out_dir:
     if not chunks:
         raise LongTakeError(f"{recording}: no speech found (the whole file is at the level of its quietest part).")
     words = _whisper_words(mono, listener)
-    chunks = split_at_word_gaps(mono, chunks, words)
+    chunks = split_at_word_gaps(mono, split_at_valleys(mono, chunks), words)
     chunk_words = _words_by_chunk(mono, chunks, listener, words)
     prompt_words = [normalize_for_wer(t).split() for t in prompts]
     groups = align_chunks(chunk_words, prompt_words)
@@ -345,6 +404,7 @@ def split_long_recording(recording: str | Path, prompts: Sequence[str], out_dir:
             if chunk_words[c] or chunks[c][1] >= hi_lim or chunks[c][0] - end > ATTACH_GAP_S:
                 break
             end = chunks[c][1]
+        start, end = speech_edges(mono, cut_s, cut_e, (start, end))
         heard = " ".join(w for c in range(a, b) for w in chunk_words[c])
         wer = None
         if j is not None and prompt_words[j]:
@@ -407,50 +467,72 @@ def _write(res: LongTakeResult, raw: np.ndarray, raw_sr: int, recording: Path, o
 # --------------------------------------------------------------------------------------- measuring it
 
 def build_long_recording(takes: Sequence[tuple[str, Path, str]], skip: int, twice: int, seed: int = 0,
-                         pause_s: tuple[float, float] = (0.3, 2.0)) -> tuple[np.ndarray, list[dict[str, Any]]]:
-    """A test recording from separate real takes: each trimmed to its speech (the series' energy trimmer),
-    joined by pauses of ``pause_s`` filled with room tone cut from the quiet lead-in and tail of the same
-    recordings (real room noise, not white noise: half a pause from the take before, half from the take
-    after), prompt ``skip`` left out and prompt ``twice`` read twice. A take with no quiet lead-in or tail of
-    its own borrows the first such take's tone as it is (it may be louder than that take's own floor).
+                         pause_s: tuple[float, float] = (0.3, 2.0), keep_s: float = 0.1,
+                         require_alignment: bool = False) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    """A test recording from separate real takes, with speech edges known *without* any trimmer.
+
+    Each take's speech is found by forced alignment of its transcript (:func:`helpers.align.speech_bounds`,
+    PocketSphinx: first word's start, last word's end — the truth of ``benchmarks/bench_trim_real.py``; a take
+    the aligner cannot place falls back to the energy trimmer, marked ``"truth": "energy"``, or with
+    ``require_alignment`` raises). The speech, with ``keep_s`` of the take's own audio on each side (natural
+    onsets), is joined to the next by a pause of ``pause_s`` filled with real room tone
+    (:func:`helpers.realspeech.room_tone`: only the quiet stretches of the takes, no breaths or clicks; half a
+    pause in the tone of the take before, half in the next one's — each take's own surroundings; a take with
+    too little quiet of its own borrows all takes' tone). Prompt ``skip`` is left out, prompt ``twice`` read
+    twice.
 
     Returns (16 kHz audio, truth): one dict per reading placed, with prompt index and speech start/end.
     """
+    from . import align
+    from .realspeech import room_tone
+
     rng = np.random.default_rng(seed)
-    pieces, tones = [], []
-    for _, path, _ in takes:
+    ys, bounds, kinds = [], [], []
+    for tid, path, text in takes:
         raw, sr = A.load(path)
         y = A.resample(A.remove_dc(A.to_mono(raw)), sr, SR)
-        b = A.energy_bounds(y, SR)
-        pieces.append(y[int(b.start_s * SR): int(b.end_s * SR)])
-        quiet = np.concatenate([y[: max(0, int((b.start_s - 0.05) * SR))], y[int((b.end_s + 0.05) * SR):]])
-        tones.append(quiet if quiet.size >= int(0.05 * SR) else None)
-    pool = [t for t in tones if t is not None]
-    if not pool:
-        raise ValueError("no quiet lead-in or tail in these takes to take room tone from")
+        b = align.speech_bounds(y, text)
+        kind = "aligned"
+        if b is None:
+            if require_alignment:
+                raise ValueError(f"{tid}: the aligner cannot place this transcript (a first or last word it does "
+                                 "not know); leave the take out of the benchmark.")
+            e = A.energy_bounds(y, SR)
+            b, kind = (e.start_s, e.end_s), "energy"
+        ys.append(y)
+        bounds.append(b)
+        kinds.append(kind)
+    everyone = [(y, b) for y, b in zip(ys, bounds)]
 
     def room(i: int, seconds: float) -> np.ndarray:
-        """``seconds`` of take i's own room tone (the room it was recorded in), looped from a random point."""
-        src = tones[i] if tones[i] is not None else pool[0]
-        n = int(seconds * SR)
-        start = int(rng.integers(0, max(1, src.size)))
-        out = np.concatenate([src[start:], src[:start]])
-        while out.size < n:
-            out = np.concatenate([out, src])
-        return out[:n]
+        if seconds <= 0:
+            return np.zeros(0, np.float32)
+        try:
+            return room_tone([everyone[i]], seconds, seed=int(rng.integers(1 << 30)))
+        except ValueError:  # too little quiet in this take: the tone of them all
+            return room_tone(everyone, seconds, seed=int(rng.integers(1 << 30)))
 
+    pieces, offsets = [], []
+    for y, (s0, e0) in zip(ys, bounds):
+        a = max(0, int((s0 - keep_s) * SR))
+        b = min(len(y), int(np.ceil((e0 + keep_s) * SR)))
+        pieces.append(y[a:b].astype(np.float32))
+        offsets.append((s0 - a / SR, e0 - a / SR))
     order = [i for i in range(len(takes)) if i != skip]
     order.insert(order.index(twice) + 1, twice)
-    parts, truth, t = [room(order[0], 1.0)], [], 1.0
+    first = room(order[0], 1.0)
+    parts, truth, t = [first], [], first.size / SR
     for k, i in enumerate(order):
-        truth.append({"prompt_index": i, "start_s": t, "end_s": t + pieces[i].size / SR})
+        truth.append({"prompt_index": i, "start_s": t + offsets[i][0], "end_s": t + offsets[i][1], "truth": kinds[i]})
         parts.append(pieces[i])
         t += pieces[i].size / SR
-        gap = float(rng.uniform(*pause_s))
         nxt = order[k + 1] if k + 1 < len(order) else i
-        # the pause: half in this take's room tone, half in the next one's (each take's own surroundings)
-        parts += [room(i, gap / 2), room(nxt, gap - gap / 2)]
-        t += int(gap / 2 * SR) / SR + int((gap - gap / 2) * SR) / SR
+        # the drawn pause is speech edge to speech edge: the take's own audio kept each side is part of it
+        kept = (pieces[i].size / SR - offsets[i][1]) + offsets[nxt][0]
+        gap = max(0.0, float(rng.uniform(*pause_s)) - kept)
+        for tone in (room(i, gap / 2), room(nxt, gap - gap / 2)):
+            parts.append(tone)
+            t += tone.size / SR
     return np.concatenate(parts).astype(np.float32), truth
 
 

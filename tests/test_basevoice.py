@@ -264,3 +264,28 @@ def test_sample_learner_topup_is_piper_joe_at_16k_and_reruns_safely(tmp_path):
     again = bv.sample_learner_topup(tmp_path, minutes=0.25, have_minutes=0.0, n_test=1, progress=False, n_val=1)
     assert [r["id"] for r in again] == [r["id"] for r in rows]
     assert Path(again[0]["audio_path"]).stat().st_mtime_ns == stamp  # read back, not re-synthesised
+
+
+def test_speaker_augmentation_keeps_the_voice_and_adds_only_unseen_directions():
+    rng = np.random.default_rng(3)
+    v = np.abs(rng.standard_normal((4, 256))).astype(np.float32)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    basis, _ = np.linalg.qr(v.T.astype(np.float64))
+    draws = [bv.augment_speaker_embedding(v[1], v, np.random.default_rng(k), min_cos=0.45, mix=0.35) for k in range(200)]
+    e = np.stack(draws)
+    assert np.allclose(np.linalg.norm(e, axis=1), 1.0, atol=1e-5)
+    assert (np.argmax(e @ v.T, axis=1) == 1).all()          # the nearest voice is still the take's own
+    inside = np.linalg.norm(e @ basis, axis=1)                # the share of each draw inside the voices' span
+    assert inside.min() >= 0.45 - 1e-4 and inside.max() <= 1.0 + 1e-5
+    assert inside.min() < 0.55 and inside.max() > 0.95       # the whole range is drawn, not one point
+    again = bv.augment_speaker_embedding(v[1], v, np.random.default_rng(0), min_cos=0.45, mix=0.35)
+    assert np.array_equal(again, draws[0])                   # seeded: a resumed run draws the same
+
+
+def test_pretrain_with_speaker_augmentation_records_it_and_runs(corpus, tmp_path):
+    s = bv.pretrain(corpus, tmp_path / "aug", max_steps=2, minutes=30, batch_size=2, lr=1e-3, warmup=1,
+                    eval_every=0, max_items=4, log_every=1, speaker_aug={"p": 1.0, "min_cos": 0.5, "mix": 0.3})
+    run = s["runs"][-1]
+    assert s["step"] == 2 and run["speaker_aug"]["min_cos"] == 0.5
+    # with every embedding moved off its voice's point the held-out loss is measured both ways
+    assert np.isfinite(run["start_val_loss_aug"]) and np.isfinite(run["final_val_loss_aug"])

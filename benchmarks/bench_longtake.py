@@ -45,21 +45,22 @@ def main(argv: list[str] | None = None) -> int:
     from helpers import align
     from helpers import audio as A
 
+    listener = TC.Listener(cpu_threads=args.threads)
     takes = read_homereader()
     dev = set(TC.dev_ids([t[0] for t in takes]))
     test_takes, no_truth = [], []
     for t in takes:
         if t[0] in dev:
             continue
-        if align.speech_bounds(A.load_mono(t[1]), t[2]) is None:
-            no_truth.append(t[0])  # a first or last word the aligner's dictionary lacks: no truth to score against
+        if align.checked_speech_bounds(A.load_mono(t[1]), t[2], listener) is None:
+            no_truth.append(t[0])  # a first/last word the aligner lacks, or an end Whisper disagrees with: no truth
         else:
             test_takes.append(t)
-    listener = TC.Listener(cpu_threads=args.threads)
     out = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
            "data": "../shared/realspeech/homereader, test split (takes outside takecheck.dev_ids), in prompts.csv order; "
                    "takes the aligner cannot place left out",
-           "truth": "PocketSphinx forced alignment (helpers.align.speech_bounds): first word start, last word end",
+           "truth": "PocketSphinx forced alignment (helpers.align.checked_speech_bounds): first word start, last word end; "
+                    "takes whose aligned end Whisper's last word contradicts by > 0.5 s left out",
            "speech_edges": "helpers.audio.trim_bounds (the series' default trimmer) on each piece between the pauses",
            "left_out_no_truth": no_truth,
            "goal": ">= 95% of boundaries within 100 ms, every kept piece attributed to the right prompt",

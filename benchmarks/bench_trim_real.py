@@ -38,14 +38,18 @@ from helpers.files import write_json  # noqa: E402
 TOLERANCE_MS = 50.0
 
 
-def real_takes(rows: list[dict], seed: int = 1) -> tuple[list[RS.RealTake], list[dict]]:
-    """As-recorded + embedded takes for ``rows`` (one split), with the alignment truth; and the rows without one."""
+def real_takes(rows: list[dict], seed: int = 1, listener=None) -> tuple[list[RS.RealTake], list[dict]]:
+    """As-recorded + embedded takes for ``rows`` (one split), with the alignment truth; and the rows without one
+    (a first or last word the aligner lacks, or an aligned end Whisper disagrees with: align.checked_speech_bounds)."""
     sources, no_truth = [], []
     for r in rows:
         x = A.load_mono(r["path"])
         b = align.speech_bounds(x, r["text"])
         if b is None:
             no_truth.append({"id": r["id"], "oov": align.words_for_alignment(r["text"])[1]})
+            continue
+        if listener is not None and align.checked_speech_bounds(x, r["text"], listener) is None:
+            no_truth.append({"id": r["id"], "why": f"aligned end and Whisper's last word > {align.END_AGREEMENT_S} s apart"})
             continue
         sources.append((r["id"], x, b))
     takes = [RS.RealTake(i, x, b[0], b[1], "as recorded", i) for i, x, b in sources]
@@ -104,14 +108,19 @@ def main(argv: list[str] | None = None) -> int:
         print(RS.SKIP_REASON)
         return 2
     t0 = time.perf_counter()
+    from helpers.takecheck import Listener
+
+    listener = Listener(cpu_threads=2)
     result: dict = {"truth": "PocketSphinx forced alignment of the known transcript (helpers.align): first word start, "
-                             "last word end; the take padded with 0.5 s of quiet for the aligner",
+                             "last word end; the take padded with 0.5 s of quiet for the aligner; a take whose aligned "
+                             "end is more than 0.5 s from Whisper tiny.en's last-word timestamp has no truth "
+                             "(align.checked_speech_bounds)",
                     "tolerance_ms": TOLERANCE_MS, "split_rule": "helpers.realspeech.split: sha1(id) < 1/3 -> dev",
                     "settings_chosen_on": "dev (and the bundled sample); figures quoted: test",
                     "noise_gains_db": list(RS.NOISE_GAINS_DB), "splits": {}, "methods": {}}
     for which in ("dev", "test"):
         rows = RS.homereader_rows(which)[: args.limit]
-        takes, no_truth = real_takes(rows)
+        takes, no_truth = real_takes(rows, listener=listener)
         figures, _ = measure(takes)
         result["splits"][which] = {"ids": [r["id"] for r in rows], "no_truth": no_truth, "takes": len(takes)}
         result["methods"][which] = figures

@@ -40,7 +40,7 @@ TOLERANCE_MS = 50.0
 
 def real_takes(rows: list[dict], seed: int = 1, listener=None) -> tuple[list[RS.RealTake], list[dict]]:
     """As-recorded + embedded takes for ``rows`` (one split), with the alignment truth; and the rows without one
-    (a first or last word the aligner lacks, or an aligned end Whisper disagrees with: align.checked_speech_bounds)."""
+    (a first or last word the aligner lacks, or an aligned end Whisper disagrees with: align.ends_agree)."""
     sources, no_truth = [], []
     for r in rows:
         x = A.load_mono(r["path"])
@@ -48,7 +48,7 @@ def real_takes(rows: list[dict], seed: int = 1, listener=None) -> tuple[list[RS.
         if b is None:
             no_truth.append({"id": r["id"], "oov": align.words_for_alignment(r["text"])[1]})
             continue
-        if listener is not None and align.checked_speech_bounds(x, r["text"], listener) is None:
+        if listener is not None and not align.ends_agree(x, b, listener):
             no_truth.append({"id": r["id"], "why": f"aligned end and Whisper's last word > {align.END_AGREEMENT_S} s apart"})
             continue
         sources.append((r["id"], x, b))

@@ -53,7 +53,7 @@ PAD_RMS = 3e-4
 #: alignment to count as a truth (:func:`checked_speech_bounds`).
 END_AGREEMENT_S = 0.5
 
-__all__ = ["Alignment", "align_words", "speech_bounds", "checked_speech_bounds", "words_for_alignment",
+__all__ = ["Alignment", "align_words", "speech_bounds", "ends_agree", "checked_speech_bounds", "words_for_alignment",
            "plot_alignment", "END_AGREEMENT_S"]
 
 
@@ -161,29 +161,33 @@ def speech_bounds(audio: np.ndarray, text: str, sr: int = SAMPLE_RATE) -> tuple[
     return al.start_s, al.end_s
 
 
-def checked_speech_bounds(audio: np.ndarray, text: str, listener, sr: int = SAMPLE_RATE,
-                          tolerance_s: float = END_AGREEMENT_S) -> tuple[float, float] | None:
-    """:func:`speech_bounds`, kept only where a second, independent recogniser agrees on where the speech ends.
+def ends_agree(audio: np.ndarray, bounds: tuple[float, float], listener, sr: int = SAMPLE_RATE,
+               tolerance_s: float = END_AGREEMENT_S) -> bool:
+    """Whether a second, independent recogniser agrees with ``bounds`` (from :func:`speech_bounds`) on where
+    the speech ends.
 
     A forced aligner must place every word of the transcript somewhere. When it loses its way — a word it lacks
     dropped from the middle ("Subiaco"), a slowly drawn-out last word — it can squeeze the last words into the
     middle of the take and end the "speech" a second early (seen on the home reader: LJ001-0066 ends 0.9 s and
     LJ003-0002 1.2 s before the voice does; Whisper, the level and the ear all put the last word later). So the
     aligner's end is checked against Whisper tiny.en's own last-word timestamp (``listener``: a
-    :class:`helpers.takecheck.Listener`; word timestamps, no VAD): more than ``tolerance_s`` (0.5 s, about twice
-    Whisper's usual timestamp error; the median difference on the home reader is 60 ms) apart, the take has no
-    truth (``None``). Whisper's *first*-word timestamps are not used: they habitually start in the lead-in
+    :class:`helpers.takecheck.Listener`, :meth:`~helpers.takecheck.Listener.words`): more than ``tolerance_s``
+    (0.5 s, about twice Whisper's usual timestamp error; the median difference on the home reader is 60 ms)
+    apart, they disagree. Whisper's *first*-word timestamps are not used: they habitually start in the lead-in
     silence (0.3-1 s early on this reader)."""
-    b = speech_bounds(audio, text, sr)
-    if b is None:
-        return None
     from .audio import resample
 
     x = resample(np.asarray(audio, dtype=np.float32), sr, SAMPLE_RATE) if sr != SAMPLE_RATE else audio
-    segments, _ = listener.model.transcribe(np.asarray(x, dtype=np.float32), language="en", beam_size=1,
-                                            word_timestamps=True, condition_on_previous_text=False, vad_filter=False)
-    ends = [w.end for seg in segments for w in (seg.words or [])]
-    if not ends or abs(b[1] - float(ends[-1])) > tolerance_s:
+    words = listener.words(x)
+    return bool(words) and abs(bounds[1] - float(words[-1][1])) <= tolerance_s
+
+
+def checked_speech_bounds(audio: np.ndarray, text: str, listener, sr: int = SAMPLE_RATE,
+                          tolerance_s: float = END_AGREEMENT_S) -> tuple[float, float] | None:
+    """:func:`speech_bounds`, kept only where Whisper agrees on where the speech ends (:func:`ends_agree`);
+    else ``None``: the take has no truth."""
+    b = speech_bounds(audio, text, sr)
+    if b is None or not ends_agree(audio, b, listener, sr, tolerance_s):
         return None
     return b
 

@@ -311,16 +311,17 @@ def pretrain(corpus: str | Path, out_dir: str | Path, minutes: float = 8.5, max_
 
     voice_names, voice_emb = load_voices(corpus)
     aug = dict(speaker_aug or {})
-    if aug:
-        state["speaker_aug"] = aug
+
+    def moved(e: dict, rng: np.random.Generator) -> dict:
+        """Example ``e`` with its speaker embedding moved off its voice's point (augment_speaker_embedding)."""
+        return dict(e, speaker_embedding=augment_speaker_embedding(
+            voice_emb[voice_names.index(e["voice"])], voice_emb, rng, aug.get("min_cos", 0.45), aug.get("mix", 0.35)))
 
     def augmented(exs: list[dict], epoch: int, k: int) -> list[dict]:
         if not aug:
             return exs
         rng = np.random.default_rng([seed, epoch, k])
-        return [dict(e, speaker_embedding=augment_speaker_embedding(
-                    voice_emb[voice_names.index(e["voice"])], voice_emb, rng, aug.get("min_cos", 0.45),
-                    aug.get("mix", 0.35))) if rng.random() < aug.get("p", 0.8) else e for e in exs]
+        return [moved(e, rng) if rng.random() < aug.get("p", 0.8) else e for e in exs]
 
     def batches():
         seen = state["micro_batches_seen"]
@@ -342,9 +343,7 @@ def pretrain(corpus: str | Path, out_dir: str | Path, minutes: float = 8.5, max_
                 chunk = val_ex[i:i + batch_size]
                 if augment:
                     rng = np.random.default_rng([seed, 99, i])
-                    chunk = [dict(e, speaker_embedding=augment_speaker_embedding(
-                        voice_emb[voice_names.index(e["voice"])], voice_emb, rng, aug.get("min_cos", 0.45),
-                        aug.get("mix", 0.35))) for e in chunk]
+                    chunk = [moved(e, rng) for e in chunk]
                 b = {k: v.to(dev) for k, v in collate(chunk).items()}
                 with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=use_bf16):
                     total += float(module(b)) * len(chunk)

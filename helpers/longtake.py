@@ -166,13 +166,6 @@ def speech_chunks(audio: np.ndarray, sr: int = SR, margin_db: float = 6.0, edge_
 
 # --------------------------------------------------------------------------------------- 2. words
 
-def _whisper_words(audio: np.ndarray, listener) -> list[tuple[float, float, str]]:
-    """(start_s, end_s, word) of every word Whisper hears in the recording (word timestamps)."""
-    segments, _ = listener.model.transcribe(audio, language="en", beam_size=1, word_timestamps=True,
-                                            condition_on_previous_text=False, vad_filter=False)
-    return [(w.start, w.end, w.word) for seg in segments for w in (seg.words or [])]
-
-
 def split_at_word_gaps(audio: np.ndarray, chunks: list[tuple[float, float]], words: list[tuple[float, float, str]],
                        sr: int = SR, min_gap_s: float = WORD_GAP_S, hop_ms: float = 10.0) -> list[tuple[float, float]]:
     """Split a chunk where Whisper heard a pause of at least ``min_gap_s`` between two words in it.
@@ -248,7 +241,7 @@ def speech_edges(audio: np.ndarray, cut_s: float, cut_e: float, fallback: tuple[
     if piece.size < int(0.1 * sr):
         return fallback
     b = A.trim_bounds(piece, sr)
-    if not b.found or b.end_s <= b.start_s:
+    if not b.found:
         return fallback
     return cut_s + b.start_s, cut_s + b.end_s
 
@@ -259,7 +252,7 @@ def _words_by_chunk(audio: np.ndarray, chunks: list[tuple[float, float]], listen
     from .metrics import normalize_for_wer
 
     if words is None:
-        words = _whisper_words(audio, listener)
+        words = listener.words(audio)
     starts = np.array([c[0] for c in chunks])
     ends = np.array([c[1] for c in chunks])
     out: list[list[str]] = [[] for _ in chunks]
@@ -379,7 +372,7 @@ def split_long_recording(recording: str | Path, prompts: Sequence[str], out_dir:
     chunks = speech_chunks(mono, SR, min_gap_s=min_gap_s)
     if not chunks:
         raise LongTakeError(f"{recording}: no speech found (the whole file is at the level of its quietest part).")
-    words = _whisper_words(mono, listener)
+    words = listener.words(mono)
     chunks = split_at_word_gaps(mono, split_at_valleys(mono, chunks), words)
     chunk_words = _words_by_chunk(mono, chunks, listener, words)
     prompt_words = [normalize_for_wer(t).split() for t in prompts]
@@ -467,14 +460,13 @@ def _write(res: LongTakeResult, raw: np.ndarray, raw_sr: int, recording: Path, o
 # --------------------------------------------------------------------------------------- measuring it
 
 def build_long_recording(takes: Sequence[tuple[str, Path, str]], skip: int, twice: int, seed: int = 0,
-                         pause_s: tuple[float, float] = (0.3, 2.0), keep_s: float = 0.1,
-                         require_alignment: bool = False) -> tuple[np.ndarray, list[dict[str, Any]]]:
+                         pause_s: tuple[float, float] = (0.3, 2.0), keep_s: float = 0.1
+                         ) -> tuple[np.ndarray, list[dict[str, Any]]]:
     """A test recording from separate real takes, with speech edges known *without* any trimmer.
 
     Each take's speech is found by forced alignment of its transcript (:func:`helpers.align.speech_bounds`,
     PocketSphinx: first word's start, last word's end — the truth of ``benchmarks/bench_trim_real.py``; a take
-    the aligner cannot place falls back to the energy trimmer, marked ``"truth": "energy"``, or with
-    ``require_alignment`` raises). The speech, with ``keep_s`` of the take's own audio on each side (natural
+    the aligner cannot place falls back to the energy trimmer, marked ``"truth": "energy"``). The speech, with ``keep_s`` of the take's own audio on each side (natural
     onsets), is joined to the next by a pause of ``pause_s`` filled with real room tone
     (:func:`helpers.realspeech.room_tone`: only the quiet stretches of the takes, no breaths or clicks; half a
     pause in the tone of the take before, half in the next one's — each take's own surroundings; a take with
@@ -488,15 +480,12 @@ def build_long_recording(takes: Sequence[tuple[str, Path, str]], skip: int, twic
 
     rng = np.random.default_rng(seed)
     ys, bounds, kinds = [], [], []
-    for tid, path, text in takes:
+    for _, path, text in takes:
         raw, sr = A.load(path)
         y = A.resample(A.remove_dc(A.to_mono(raw)), sr, SR)
         b = align.speech_bounds(y, text)
         kind = "aligned"
         if b is None:
-            if require_alignment:
-                raise ValueError(f"{tid}: the aligner cannot place this transcript (a first or last word it does "
-                                 "not know); leave the take out of the benchmark.")
             e = A.energy_bounds(y, SR)
             b, kind = (e.start_s, e.end_s), "energy"
         ys.append(y)

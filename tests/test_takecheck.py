@@ -11,6 +11,7 @@ import shutil
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from helpers import prep
@@ -101,7 +102,11 @@ def test_the_check_hears_with_base_and_weighs_with_tiny(listener):
     assert listener.name == "whisper-base hears, whisper-tiny.en scores, 0.5 s of silence each side"
     assert listener.name == TC.listener_name(TC.CHECK_SCORING, TC.CHECK_HEARING, TC.CHECK_PAD_S)
     assert listener.backend.name == TC.CHECK_SCORING == "whisper-tiny.en" and TC.CHECK_HEARING == "whisper-base"
-    assert TC.Listener(cpu_threads=1).hearing is None     # the splitter's listener: tiny.en alone, as before
+    plain = TC.Listener(cpu_threads=1)
+    assert plain.hearing is None and plain.pad_s == 0     # the splitter's listener: tiny.en alone, as before
+    one_second = np.full(16000, 1e-3, np.float32)
+    assert plain.encode(one_second)[1] == 101             # Whisper's 10 ms frames (n // 160 + 1) ...
+    assert listener.encode(one_second)[1] == 201          # ... and the check hears 0.5 s of silence each side too
 
 
 @needs_real

@@ -164,8 +164,10 @@ class Listener:
         feats, frames = self._features(self.model, audio)
         heard = None
         if self.hearing is not None:
-            hf, _ = self._features(self.hearing[0], audio)
-            heard = self.hearing[0].encode(hf)
+            other = self.hearing[0].feature_extractor
+            same = np.array_equal(other.mel_filters, self.model.feature_extractor.mel_filters) and \
+                other.hop_length == self.model.feature_extractor.hop_length  # tiny.en and base: the same 80-bin log-mels
+            heard = self.hearing[0].encode(feats if same else self._features(self.hearing[0], audio)[0])
         return (self.model.encode(feats), heard), frames
 
     def transcribe(self, enc: Any) -> str:

@@ -163,9 +163,15 @@ def main(argv: list[str] | None = None) -> int:
     hearing, scoring = args.hearing or TC.CHECK_HEARING, args.scoring or TC.CHECK_SCORING
     pad = TC.CHECK_PAD_S if args.pad is None else args.pad
     if args.audio == "processed":
+        import atexit
+        import shutil
         import tempfile
 
-        takes = prepared_homereader(Path(args.work or tempfile.mkdtemp(prefix="bench_takecheck_")))
+        work = args.work
+        if work is None:  # a temporary dataset, removed when the benchmark ends
+            work = tempfile.mkdtemp(prefix="bench_takecheck_")
+            atexit.register(shutil.rmtree, work, True)
+        takes = prepared_homereader(Path(work))
     else:
         takes = read_homereader()
     dev = set(TC.dev_ids([t[0] for t in takes]))
@@ -180,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     listener = TC.Listener(cpu_threads=args.threads, model=scoring, hearing=hearing, pad_s=pad)
     chosen = [t for t in takes if (t[0] in dev) == (args.only == "dev") or args.only == "all"]
     t0 = time.perf_counter()
-    rows = judge_all(chosen, listener)
+    rows = judge_all(takes, listener, ids={t[0] for t in chosen})   # the same edits whatever --only says
     out["check_seconds"] = round(time.perf_counter() - t0, 1)
     dev_rows = [r for r in rows if r["id"] in dev]
     if dev_rows:

@@ -259,6 +259,8 @@ def test_install_cell_in_a_colab_like_runtime_keeps_its_torch(tmp_path):
     out_text = (tmp_path / "00_out.ipynb").read_text(encoding="utf-8")
     assert f"torch {before['torch']} + torchaudio {before['torchaudio']} work together" in out_text
     figures = json.loads((parts / "00_setup_tour.json").read_text())
-    assert figures["packaged_models_available"] == 5  # every offline model the install cell brought
+    from helpers import models
+
+    assert figures["packaged_models_available"] == len(models.PACKAGED) == 6  # every offline model the install cell brought
     print(f"\nColab-like install: pre-installed torch {before['torch']}, install + notebook 00 in "
           f"{time.perf_counter() - t0:.0f} s")

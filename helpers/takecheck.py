@@ -135,15 +135,20 @@ class Listener:
 
         from . import asr
 
+        def english(whisper: Any) -> Any:
+            return Tokenizer(whisper.hf_tokenizer, whisper.model.is_multilingual, task="transcribe", language="en")
+
         self.backend = asr.get_backend(model, device=device, cpu_threads=cpu_threads)
         self.model = self.backend.model
-        self.tok = Tokenizer(self.model.hf_tokenizer, self.model.model.is_multilingual, task="transcribe",
-                             language="en")
+        self.tok = english(self.model)
         self.hearing = None
+        self._same_features = False  # the hearing model reads the scoring model's log-mels (tiny.en and base do)
         if hearing and hearing != model:
             hb = asr.get_backend(hearing, device=device, cpu_threads=cpu_threads)
-            self.hearing = (hb.model, Tokenizer(hb.model.hf_tokenizer, hb.model.model.is_multilingual,
-                                                task="transcribe", language="en"))
+            self.hearing = (hb.model, english(hb.model))
+            mine, other = self.model.feature_extractor, hb.model.feature_extractor
+            self._same_features = bool(np.array_equal(other.mel_filters, mine.mel_filters)
+                                       and other.hop_length == mine.hop_length)
         self.pad_s = float(pad_s)
         self.name = listener_name(model, hearing, self.pad_s)
 
@@ -164,10 +169,7 @@ class Listener:
         feats, frames = self._features(self.model, audio)
         heard = None
         if self.hearing is not None:
-            other = self.hearing[0].feature_extractor
-            same = np.array_equal(other.mel_filters, self.model.feature_extractor.mel_filters) and \
-                other.hop_length == self.model.feature_extractor.hop_length  # tiny.en and base: the same 80-bin log-mels
-            heard = self.hearing[0].encode(feats if same else self._features(self.hearing[0], audio)[0])
+            heard = self.hearing[0].encode(feats if self._same_features else self._features(self.hearing[0], audio)[0])
         return (self.model.encode(feats), heard), frames
 
     def transcribe(self, enc: Any) -> str:

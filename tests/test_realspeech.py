@@ -111,8 +111,8 @@ def _within(takes, method, tol_ms=50.0):
 def test_default_trim_is_the_best_on_real_speech(trim_takes):
     """hybrid (the default) vs the energy trim and Silero VAD on real takes, as recorded and in room tone.
 
-    Measured on the whole test split (bench_trim_real.json, 182 takes with a checked truth): hybrid 66.5 % within
-    50 ms at both ends, VAD 31.3 %, energy 11.0 % (energy starts > 0.3 s early on 93 takes, hybrid on none). The issue's goal, 95 %,
+    Measured on the whole test split (bench_trim_real.json, 180 takes with a checked truth): hybrid 66.7 % within
+    50 ms at both ends, VAD 31.1 %, energy 11.1 % (energy starts > 0.3 s early on 93 takes, hybrid on none). The issue's goal, 95 %,
     is not reached: see the benchmark's notes.
     """
     from helpers import audio as A

@@ -46,8 +46,40 @@ sys.path.insert(0, str(ROOT / "scripts"))
 FLITE_VOICES = ("flite_slt", "flite_rms", "flite_awb", "flite_kal16")
 
 
+def wordnet_sentences(wordnet: Path, exclude: set[str] = frozenset(), min_chars: int = 35,
+                      max_chars: int = 170) -> list[str]:
+    """Natural English from WordNet 3.0's glosses (Debian ``wordnet-base``): every quoted usage example
+    ("I can breathe better when the air is clean") and every definition ("a member of the genus Canis that
+    has been domesticated by man"), as sentences, in the files' order, without duplicates or ``exclude``.
+
+    Why: the templates (stages 1-3) taught the base voice words, not the run of real sentences (function
+    words, clauses, long and rare words in context); a real person's sentences (LJSpeech's) read worst.
+    WordNet's licence allows any use with Princeton's notice (helpers/wordlists.json carries it)."""
+    import re
+
+    out, seen = [], set(exclude)
+    for pos in ("noun", "verb", "adj", "adv"):
+        for line in (wordnet / f"data.{pos}").read_text(encoding="latin-1").splitlines():
+            if line.startswith(" ") or " | " not in line:
+                continue
+            gloss = line.split(" | ", 1)[1].strip()
+            examples = re.findall(r'"([^"]+)"', gloss)
+            definition = gloss.split(";")[0].strip().strip('"')
+            for text in [definition] * (not definition.startswith(("(", "-"))) + examples:
+                text = re.sub(r"\s+", " ", text).strip(" ;:,")
+                if not (min_chars <= len(text) <= max_chars) or not re.fullmatch(r"[A-Za-z0-9 ,.;:'!?\-]+", text):
+                    continue
+                text = text[0].upper() + text[1:]
+                if text[-1] not in ".!?":
+                    text += "."
+                if text not in seen:
+                    seen.add(text)
+                    out.append(text)
+    return out
+
+
 def prepare(corpus: Path, out: Path, n: int, seed: int = 8, voices: tuple[str, ...] = FLITE_VOICES,
-            wide: bool = False) -> None:
+            wide: bool = False, wordnet: Path | None = None, wide_share: float = 0.25) -> None:
     from transformers import SpeechT5Processor
 
     import make_base_corpus as mbc
@@ -60,7 +92,17 @@ def prepare(corpus: Path, out: Path, n: int, seed: int = 8, voices: tuple[str, .
     held_texts = {e["text"] for e in held}
     processor = SpeechT5Processor.from_pretrained(corpus / "processor")
     vocab = tokenizer_vocab(processor)
-    if wide:  # WordNet's words in the templates' slots (helpers.sentences.make_wide_sentences)
+    if wordnet:  # WordNet's glosses (natural sentences), shuffled, with a share of stage 3's template sentences
+        import random
+
+        from helpers.sentences import make_wide_sentences
+        gloss = wordnet_sentences(wordnet, exclude=held_texts)
+        random.Random(seed + 3000).shuffle(gloss)
+        n_wide = int(round(n * wide_share))
+        pool = gloss[: n - n_wide + 1500] + make_wide_sentences(n_wide + 1500, seed + 4000)
+        random.Random(seed + 3001).shuffle(pool)
+        print(f"{len(gloss)} WordNet gloss sentences available; using up to {n - n_wide} + {n_wide} template sentences")
+    elif wide:  # WordNet's words in the templates' slots (helpers.sentences.make_wide_sentences)
         from helpers.sentences import make_wide_sentences
         pool = make_wide_sentences(n + 3000, seed + 2000)
     else:
@@ -75,7 +117,7 @@ def prepare(corpus: Path, out: Path, n: int, seed: int = 8, voices: tuple[str, .
     test = [{"text": e["text"], "voice": e["voice"]} for e in held if e["voice"] in voices]
     with atomic_dir(out) as tmp:
         write_json(tmp / "spec.json", {"voices": list(voices), "train": texts, "test": test, "seed": seed,
-                                       "wide": wide,
+                                       "wide": wide, "wordnet_glosses": bool(wordnet), "wide_share": wide_share,
                                        "engines": {v: mbc.VOICES[v] for v in voices}})
         np.savez(tmp / "voices.npz", names=np.array(list(voices)),
                  ge2e=np.stack([emb[names.index(v)] for v in voices]).astype(np.float32))
@@ -150,7 +192,10 @@ def synth(spec_dir: Path, out: Path, workers: int, shard_utts: int = 1500) -> No
             "train_hours": round(sum(seconds.values()) / 3600, 3), "seconds_per_voice": seconds,
             "utterances": {s: sum(it["split"] == s for it in items) for s in ("train", "test")},
             "shards": len(sizes), "megabytes": round(sum(sizes) / 1e6, 2),
-            "text_source": (f"helpers.sentences.make_wide_sentences (seed {spec['seed'] + 2000}): the project's templates "
+            "text_source": (f"WordNet 3.0 glosses (definitions and usage examples; grow_base_corpus.wordnet_sentences, "
+                            f"seed {spec['seed'] + 3000}) with {spec.get('wide_share', 0):.0%} template sentences "
+                            f"(make_wide_sentences, seed {spec['seed'] + 4000})" if spec.get("wordnet_glosses") else
+                            f"helpers.sentences.make_wide_sentences (seed {spec['seed'] + 2000}): the project's templates "
                             "with WordNet 3.0 words (helpers/wordlists.json)" if spec.get("wide") else
                             f"generated by scripts/make_base_corpus.py's templates (seed {spec['seed'] + 1000})")
                            + "; held-out sentences of the original corpus excluded",
@@ -170,6 +215,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sentences", type=int, default=9000)
     p.add_argument("--wide", action="store_true",
                    help="WordNet's ~11,000 words in the templates (make_wide_sentences), not the ~500 hand-picked ones")
+    p.add_argument("--wordnet", type=Path, default=None,
+                   help="WordNet's dict folder (/usr/share/wordnet from wordnet-base): natural sentences from its "
+                        "glosses, with --wide-share template sentences")
+    p.add_argument("--wide-share", type=float, default=0.25)
     s = sub.add_parser("synth")
     s.add_argument("--spec", type=Path, default=ROOT / ".grow")
     s.add_argument("--out", type=Path, required=True)
@@ -178,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = ap.parse_args(argv)
     if args.cmd == "prepare":
-        prepare(args.corpus, args.out, args.sentences, wide=args.wide)
+        prepare(args.corpus, args.out, args.sentences, wide=args.wide, wordnet=args.wordnet, wide_share=args.wide_share)
     else:
         if args.flite_root:
             r = args.flite_root.resolve()

@@ -347,7 +347,8 @@ def describe_base_voice(path: str | os.PathLike, model=None) -> None:
     p = Path(os.fspath(path))
     info = json.loads((p / "corpus.json").read_text()) if (p / "corpus.json").exists() else {}
     params = sum(x.numel() for x in model.parameters()) / 1e6 if model is not None else float("nan")
-    print(BASE_BANNER.format(bar="ℹ" * 72, params=params, path=p, hours=info.get("train_hours", "?"),
+    hours = info.get("train_hours_all_stages", info.get("train_hours", "?"))   # every pretraining stage's corpus
+    print(BASE_BANNER.format(bar="ℹ" * 72, params=params, path=p, hours=hours,
                              voices=", ".join(info.get("voices", [])) or "?"), flush=True)
 
 

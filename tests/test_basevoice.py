@@ -201,6 +201,72 @@ def test_wide_prepare_writes_wordnet_sentences_and_excludes_held_out(corpus, tmp
     assert len(vocab(spec["train"]) - known) > 4 * max(10, len(vocab(narrow) - known))
 
 
+def _fake_wordnet(folder, extra: int = 0):
+    """A tiny WordNet dict folder in the real data.* line format (licence header lines start with two spaces);
+    ``extra`` more noun glosses, each with a definition and an example."""
+    folder.mkdir()
+    nouns = ["  1 This software and database is being provided to you, the LICENSEE, by Princeton",
+             '00001740 03 n 01 entity 0 003 ~ 00001930 n 0000 | that which is perceived or known or inferred to '
+             'have its own distinct existence (living or nonliving)',
+             '00002000 03 n 01 dog 0 000 | a member of the genus Canis that has been domesticated by man; '
+             '"the dog barked all night long at the moon"; "the dog barked all night long at the moon"',
+             '00003000 03 n 01 ox 0 000 | ox; "The fabled Paul Bunyan and his blue ox"']
+    name = lambda k: "".join("bcdfghjklm"[int(c)] for c in str(k)) + "ap"          # noqa: E731 (letters only)
+    nouns += [f'1{k:07d} 03 n 01 {name(k)} 0 000 | a made up thing called {name(k)} that only tests ever read; '
+              f'"the made up thing called {name(k)} was read aloud by a voice"' for k in range(extra)]
+    lines = {
+        "noun": nouns,
+        "verb": ['00004000 29 v 01 breathe 0 000 | draw air into, and expel out of, the lungs; "I can breathe better '
+                 'when the air is clean"; "The patient is respiring slowly and deeply now"'],
+        "adj": ['00005000 00 a 01 able 0 000 | (usually followed by `to\') having the necessary means; "able to '
+                'swim ~ 2 km on a good day in the summer" '],
+        "adv": [],
+    }
+    for pos, ls in lines.items():
+        (folder / f"data.{pos}").write_text("\n".join(ls) + "\n", encoding="latin-1")
+    return folder
+
+
+def test_wordnet_sentences_are_glosses_and_examples_filtered(tmp_path):
+    """Stage 4's text: every usage example and definition of WordNet's glosses, as sentences, once each, without
+    the licence header, odd characters, too-short texts or the held-out sentences."""
+    import grow_base_corpus as grow
+
+    wn = _fake_wordnet(tmp_path / "wn")
+    got = grow.wordnet_sentences(wn, exclude={"The fabled Paul Bunyan and his blue ox."})
+    assert got == ["A member of the genus Canis that has been domesticated by man.",
+                   "The dog barked all night long at the moon.",          # once, though the gloss has it twice
+                   "Draw air into, and expel out of, the lungs.",
+                   "I can breathe better when the air is clean.",
+                   "The patient is respiring slowly and deeply now."], got
+    # not there: the licence header, "(living or nonliving)" and "`to'" and "~" (characters a voice cannot read
+    # as written), "ox" (too short), the held-out sentence (excluded)
+    assert "The fabled Paul Bunyan and his blue ox." in grow.wordnet_sentences(wn)
+
+
+@needs_engines
+def test_wordnet_prepare_mixes_glosses_and_templates(corpus, tmp_path):
+    """prepare --wordnet: glosses and template sentences shuffled together (the pool: n·(1 − wide_share) + 1,500
+    glosses and n·wide_share + 1,500 templates; here 53 % glosses, in the shipped stage 4, n = 6,400, 65 %), none
+    held out, the same for the same seed and other sentences for another."""
+    import json
+
+    import grow_base_corpus as grow
+
+    wn = _fake_wordnet(tmp_path / "wn", extra=4000)
+    glosses = set(grow.wordnet_sentences(wn))
+    held = {e["text"] for e in bv.load_corpus(corpus, ("test",))}
+    specs = {}
+    for name, seed in (("a", 8), ("b", 8), ("c", 9)):
+        grow.prepare(corpus, tmp_path / name, 400, seed=seed, voices=("flite_slt",), wordnet=wn)
+        specs[name] = json.loads((tmp_path / name / "spec.json").read_text())
+    train = specs["a"]["train"]
+    assert specs["a"]["wordnet_glosses"] is True and len(train) == 400 and not set(train) & held
+    share = sum(t in glosses for t in train) / len(train)
+    assert 0.5 < share < 0.8, share          # the shipped corpora: 0.65
+    assert specs["b"]["train"] == train and specs["c"]["train"] != train
+
+
 def test_shipped_base_voice_speaks_held_out_sentences():
     """The committed checkpoint (models/base_voice) reads sentences it never trained on, intelligibly."""
     from helpers import metrics, models

@@ -364,7 +364,12 @@ def test_choose_alpha_follows_the_stated_rule():
     real_reader = {0.5: {"wer": 0.349, "closer_to_you": 0.5}, 0.75: {"wer": 0.388, "closer_to_you": 1.0}}
     assert tts_eval.choose_alpha(real_reader, 0.306)[0] == 0.75  # 0.5 is not yours; 0.75 is, within 10 points
     sample = {0.5: {"wer": 0.145, "closer_to_you": 0.875}, 0.75: {"wer": 0.184, "closer_to_you": 1.0}}
-    assert tts_eval.choose_alpha(sample, 0.149)[0] == 0.5  # the smallest α meeting both
+    assert tts_eval.choose_alpha(sample, 0.149)[0] == 0.75  # both within the budget: the one more often yours
+    tie = {0.5: {"wer": 0.145, "closer_to_you": 1.0}, 0.75: {"wer": 0.184, "closer_to_you": 1.0}}
+    a, why = tts_eval.choose_alpha(tie, 0.149)
+    assert a == 0.5 and "no α met both" not in why  # equally yours: the smaller α reads better
+    budget = {0.5: {"wer": 0.24, "closer_to_you": 0.875}, 0.75: {"wer": 0.26, "closer_to_you": 1.0}}
+    assert tts_eval.choose_alpha(budget, 0.149)[0] == 0.5  # 0.75 is more yours but reads 11 points worse
     over = {0.5: {"wer": 0.30, "closer_to_you": 0.6}, 0.75: {"wer": 0.50, "closer_to_you": 1.0}}
     a, why = tts_eval.choose_alpha(over, 0.25)
     assert a == 0.5 and "no α met both" in why  # 0.75 reads too badly: the best within the budget

@@ -36,6 +36,7 @@ from helpers import audio as A  # noqa: E402
 from helpers.files import write_json  # noqa: E402
 
 TOLERANCE_MS = 50.0
+METHODS = A.TRIM_METHODS + A.EXTRA_TRIM_METHODS   # the trimmers offered, and the variants measured beside them
 
 
 def real_takes(rows: list[dict], seed: int = 1, listener=None) -> tuple[list[RS.RealTake], list[dict]]:
@@ -56,7 +57,7 @@ def real_takes(rows: list[dict], seed: int = 1, listener=None) -> tuple[list[RS.
     return takes + RS.embedded_takes(sources, seed=seed), no_truth
 
 
-def measure(takes: list[RS.RealTake], methods=A.TRIM_METHODS + A.EXTRA_TRIM_METHODS, tol_ms: float = TOLERANCE_MS) -> tuple[dict, list[dict]]:
+def measure(takes: list[RS.RealTake], methods=METHODS, tol_ms: float = TOLERANCE_MS) -> tuple[dict, list[dict]]:
     """Per method: share within ``tol_ms`` at both ends (all takes and per kind), median / p95 |error|, signed medians."""
     rows = []
     for t in takes:
@@ -138,9 +139,8 @@ def main(argv: list[str] | None = None) -> int:
 
     root = Path(__file__).resolve().parents[1] / "sample_data"
     truth = json.loads((root / "raw_truth.json").read_text())
-    methods = A.TRIM_METHODS + A.EXTRA_TRIM_METHODS
-    result["sample_within_30ms"] = {m: s for m, s in prep.trim_error_summary(
-        prep.trim_errors(root / "raw", truth, methods=methods, progress=False)).items()}
+    result["sample_within_30ms"] = prep.trim_error_summary(prep.trim_errors(root / "raw", truth, methods=METHODS,
+                                                                            progress=False))
     print("sample, within 30 ms at both ends:",
           {m: f"{s['within_tol_share']:.1%}" for m, s in result["sample_within_30ms"].items()})
     result.update(seconds=round(time.perf_counter() - t0, 1), cpus=os.cpu_count(), python=platform.python_version(),

@@ -390,8 +390,8 @@ def hybrid_bounds(audio: np.ndarray, sr: int, margin_db: float = 3.0, spread_fac
        reader's dev split it won (67.1 % -> 74.4 % within 50 ms at both ends; in +30 dB room tone
        15 % -> 46 %), on the held-out test split it lost (66.7 % -> 64.4 %), and on the sample it keeps
        fading tails that the sample's truth, set by broadband audibility, does not count (36/36 ->
-       28/36 within 30 ms). So it is not the default. The room's noise comes from the frames VAD calls non-speech (more than 0.3 s
-       from any speech). On those frames: the level's median and its
+       28/36 within 30 ms). So it is not the default. The room's noise comes from the frames VAD calls
+       non-speech (more than 0.3 s from any speech). On those frames: the level's median and its
        *spread* (75th minus 50th percentile). The threshold is
        ``median + max(margin_db, spread_factor * spread)`` — a tone that wanders by ±4 dB raises its
        own threshold instead of crossing it. It is never lower than ``depth_db`` below the loudest

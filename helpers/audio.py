@@ -371,10 +371,33 @@ def band_snr_db(audio16: np.ndarray, noise_frames, frame_ms: float = 20.0, hop_m
     return times, (10.0 * np.log10(np.mean(power / noise, axis=1))).astype(np.float32)
 
 
+def walk_out(above: np.ndarray, i0: int, step: int, reach: int, gap: int, island: int = 0) -> int:
+    """From frame ``i0``, walk outwards (``step`` -1: earlier, +1: later) through frames marked True in ``above``,
+    bridging runs of up to ``gap`` False frames, at most ``reach`` frames; the last True frame reached.
+
+    Across a gap, a True frame counts only if it begins a run of at least ``island`` True frames (walking
+    outwards): room tone that flickers over the threshold for a frame or three is not speech.
+    """
+    n = len(above)
+    edge, i, quiet = i0, i0, 0
+    while 0 <= i + step < n and abs(i - i0) < reach:
+        i += step
+        if above[i]:
+            run = above[i:i + island] if step > 0 else above[max(0, i - island + 1):i + 1]
+            if not (quiet and island and not (len(run) == island and run.all())):
+                edge, quiet = i, 0
+                continue
+        quiet += 1
+        if quiet > gap:
+            break
+    return edge
+
+
 def hybrid_bounds(audio: np.ndarray, sr: int, margin_db: float = 3.0, spread_factor: float = 4.0,
                   reach_ms: float = 300.0, gap_ms: float = 60.0, depth_db: float = 45.0, frame_ms: float = 20.0,
                   hop_ms: float = 5.0, vad_threshold: float = 0.5,
-                  band: tuple[float, float] | None = SPEECH_BAND_HZ, bands: int = 0) -> Bounds:
+                  band: tuple[float, float] | None = SPEECH_BAND_HZ, bands: int = 0,
+                  max_margin_db: float | None = 8.0, island_ms: float = 20.0) -> Bounds:
     """Silero VAD says *where* the speech is; the level says *exactly where it starts and ends*.
 
     Neither alone is right on real recordings. An energy threshold cannot tell a breath, a click or
@@ -390,19 +413,31 @@ def hybrid_bounds(audio: np.ndarray, sr: int, margin_db: float = 3.0, spread_fac
        reader's dev split it won (67.1 % -> 74.4 % within 50 ms at both ends; in +30 dB room tone
        15 % -> 46 %), on the held-out test split it lost (66.7 % -> 64.4 %), and on the sample it keeps
        fading tails that the sample's truth, set by broadband audibility, does not count (36/36 ->
-       28/36 within 30 ms). So it is not the default. The room's noise comes from the frames VAD calls
+       28/36 within 30 ms). So it is not the default. (Those figures predate the cap and the island
+       rule below; with them, test: broadband 68.9 %, bands 70.6 %, the sample still 28/36.) The room's
+       noise comes from the frames VAD calls
        non-speech (more than 0.3 s from any speech). On those frames: the level's median and its
        *spread* (75th minus 50th percentile). The threshold is
        ``median + max(margin_db, spread_factor * spread)`` — a tone that wanders by ±4 dB raises its
-       own threshold instead of crossing it. It is never lower than ``depth_db`` below the loudest
-       frame: a quiet room's decaying reverberation and out-breath after the last word sit lower.
+       own threshold instead of crossing it — but the margin is at most ``max_margin_db``: when the
+       room tone around the speech is short, a breath in it fills a quarter of those frames, and its
+       "spread" (12 dB on one take) once put the threshold 49 dB over the room, inside the first
+       vowel. The threshold is never lower than ``depth_db`` below the loudest frame: a quiet room's
+       decaying reverberation and out-breath after the last word sit lower.
     3. From VAD's start, the boundary moves *earlier* while the level stays above that
        threshold (gaps up to ``gap_ms`` bridged, e.g. the closure inside "st"), at most ``reach_ms``;
        if VAD's own start frame is below the threshold, it moves *later* to the first frame above it.
-       The end is found the same way, mirrored.
+       The end is found the same way, mirrored. Across a gap, a sound counts only if it stays above the
+       threshold for ``island_ms``: a lip smack or click 50 ms after "nine" is a few ms long; a released
+       "t" or a quiet syllable lasts longer.
 
     A breath or click separated from the first word by more than ``gap_ms`` of room tone is not
     reached; one further than ``reach_ms`` never can be.
+
+    The cap (8 dB) and the island (20 ms) were chosen on the home reader's dev split (67.1 % -> 74.4 % within
+    50 ms at both ends) under a rule stated before the test split was measured (adopt if the test split does not
+    fall and the sample stays >= 95 % within 30 ms): test 66.7 % -> 68.9 %, sample 36/36. ``max_margin_db=None``
+    and ``island_ms=0`` give the earlier hybrid.
     """
     x = np.asarray(audio, dtype=np.float32)
     if sr != 16000:
@@ -415,13 +450,16 @@ def hybrid_bounds(audio: np.ndarray, sr: int, margin_db: float = 3.0, spread_fac
     near_speech = lambda t: (t > v.start_s - 0.3) & (t < v.end_s + 0.3)  # noqa: E731
     if bands:
         times, level = band_snr_db(x16, lambda t: ~near_speech(t), frame_ms, hop_ms, bands, band or SPEECH_BAND_HZ)
-    else:  # the broadband speech-band level (the method before band SNR; kept for comparison)
+    else:  # the broadband speech-band level (the default)
         xb = speech_band(x16, 16000, band) if band else x16
         times, level = frame_energy_db(xb, 16000, frame_ms, hop_ms)
     half = frame_ms / 2000
     speech = near_speech(times)
     med, spread = _noise_stats(level, speech)
-    thr = max(med + max(margin_db, spread_factor * spread), float(level.max()) - depth_db)
+    margin = max(margin_db, spread_factor * spread)
+    if max_margin_db is not None:
+        margin = min(margin, max(margin_db, max_margin_db))
+    thr = max(med + margin, float(level.max()) - depth_db)
     above = level > thr
     reach, gap = int(round(reach_ms / hop_ms)), max(1, int(round(gap_ms / hop_ms)))
     n = len(level)
@@ -434,29 +472,14 @@ def hybrid_bounds(audio: np.ndarray, sr: int, margin_db: float = 3.0, spread_fac
     if not above[i0]:
         ahead = np.flatnonzero(above[i0:i0 + reach])
         i0 = i0 + int(ahead[0]) if ahead.size else i0
-    first, i, quiet = i0, i0, 0
-    while i > 0 and i0 - i < reach:
-        i -= 1
-        if above[i]:
-            first, quiet = i, 0
-        else:
-            quiet += 1
-            if quiet > gap:
-                break
+    isl = int(round(island_ms / hop_ms))
+    first = walk_out(above, i0, -1, reach, gap, isl)
     # end: the mirror image
     j0 = centre_index(v.end_s - half)
     if not above[j0]:
         back = np.flatnonzero(above[max(0, j0 - reach):j0 + 1])
         j0 = max(0, j0 - reach) + int(back[-1]) if back.size else j0
-    last, j, quiet = j0, j0, 0
-    while j < n - 1 and j - j0 < reach:
-        j += 1
-        if above[j]:
-            last, quiet = j, 0
-        else:
-            quiet += 1
-            if quiet > gap:
-                break
+    last = walk_out(above, j0, +1, reach, gap, isl)
     start = max(0.0, float(times[first]) - half)
     end = min(len(x16) / 16000, float(times[last]) + half)
     if end <= start:

@@ -41,7 +41,7 @@ DEV_SHARE = 1 / 3
 NOISE_GAINS_DB = (0.0, 15.0, 30.0)
 
 __all__ = ["root", "homereader_rows", "fsdd_rows", "split", "RealTake", "room_tone", "embedded_takes", "breath_like",
-           "SKIP_REASON"]
+           "audible_bounds", "SKIP_REASON"]
 
 SKIP_REASON = ("real speech not found: set SPEECHLAB_REALSPEECH or put the corpus at <repo>/../shared/realspeech "
                "(homereader/ in LJSpeech layout + fsdd/; see helpers/realspeech.py)")
@@ -100,6 +100,15 @@ class RealTake:
     kind: str            # "as recorded" | "embedded" | "embedded+breath"
     source: str          # the home reader's take it comes from
     noise_gain_db: float = 0.0
+    # the aligned bounds narrowed to where the speech rises above the room tone laid under it (embedded takes:
+    # :func:`audible_bounds`); None: the same as start_s / end_s (a take as recorded has nothing laid under it)
+    audible_start_s: float | None = None
+    audible_end_s: float | None = None
+
+    @property
+    def audible(self) -> tuple[float, float]:
+        return (self.start_s if self.audible_start_s is None else self.audible_start_s,
+                self.end_s if self.audible_end_s is None else self.audible_end_s)
 
     @property
     def split(self) -> str:
@@ -162,6 +171,41 @@ def breath_like(seconds: float, rng: np.random.Generator) -> np.ndarray:
     return (y / np.sqrt(np.mean(y ** 2) + 1e-12)).astype(np.float32)
 
 
+AUDIBLE_FRAME_S = 0.01
+AUDIBLE_BAND_HZ = (150.0, 7500.0)
+
+
+def audible_bounds(speech: np.ndarray, noise: np.ndarray, start_s: float, end_s: float,
+                   depth_db: float = 45.0) -> tuple[float, float]:
+    """The aligned bounds ``(start_s, end_s)`` narrowed to the part of ``speech`` that rises above ``noise``.
+
+    ``speech`` and ``noise`` are the two parts of one embedded take, on its clock, before they are summed (16 kHz).
+    The rule is the bundled sample's own (``scripts/make_sample_data.speech_bounds``): 10 ms frames in the speech
+    band, a frame is audible when the speech's energy is within ``depth_db`` of its loudest frame and above the
+    noise's median in-band energy. The first and last audible frame *inside* the aligned bounds give the new
+    bounds: a fading "s" that sinks under a loud room is part of the word for the aligner, but no listener and no
+    trimmer can find it under that room. It is measured on the separate parts, never on the take a trimmer sees.
+    """
+    from scipy.signal import butter, sosfiltfilt
+
+    sos = butter(4, AUDIBLE_BAND_HZ, btype="bandpass", fs=SAMPLE_RATE, output="sos")
+    n = int(round(AUDIBLE_FRAME_S * SAMPLE_RATE))
+
+    def frames(x):
+        xb = sosfiltfilt(sos, np.asarray(x, dtype=np.float64))
+        m = len(xb) // n
+        return (xb[: m * n].reshape(m, n) ** 2).mean(axis=1)
+
+    es, en = frames(speech), frames(noise)
+    floor = max(float(np.median(en)), float(es.max()) * 10 ** (-depth_db / 10))
+    idx = np.arange(len(es))
+    inside = (idx * AUDIBLE_FRAME_S + AUDIBLE_FRAME_S > start_s) & (idx * AUDIBLE_FRAME_S < end_s)
+    loud = np.flatnonzero(inside & (es > floor))
+    if not loud.size:
+        return start_s, end_s
+    return max(start_s, loud[0] * AUDIBLE_FRAME_S), min(end_s, (loud[-1] + 1) * AUDIBLE_FRAME_S)
+
+
 def embedded_takes(sources: list[tuple[str, np.ndarray, tuple[float, float]]], tone_from=None, seed: int = 0,
                    keep_s: float = 0.1, gains_db=NOISE_GAINS_DB, breath_every: int = 2) -> list[RealTake]:
     """Clean real speech in real room tone: one new take per source, with known speech bounds.
@@ -173,6 +217,8 @@ def embedded_takes(sources: list[tuple[str, np.ndarray, tuple[float, float]]], t
     take at a gain cycling through ``gains_db``. Every ``breath_every``-th take also gets a
     breath-like sound (0.25–0.45 s, 30–40 dB below the speech's loudest 30 ms) ending 0.15–0.4 s
     before the speech. The truth moves with the speech; it is never measured on the new take.
+    Each take also carries the *audible* part of that truth (:func:`audible_bounds`, from the speech and
+    the room tone before they are summed).
     """
     rng = np.random.default_rng(seed)
     tone_src = [(a, b) for _, a, b in (tone_from or sources)]
@@ -184,8 +230,10 @@ def embedded_takes(sources: list[tuple[str, np.ndarray, tuple[float, float]]], t
         nl, nt = int(lead * SAMPLE_RATE), int(tail * SAMPLE_RATE)
         x = np.concatenate([np.zeros(nl, np.float32), speech, np.zeros(nt, np.float32)])
         gain = float(gains_db[k % len(gains_db)])
-        x = x + room_tone(tone_src, len(x) / SAMPLE_RATE + 0.01, seed=seed * 1000 + k)[: len(x)] * 10 ** (gain / 20)
+        tone = room_tone(tone_src, len(x) / SAMPLE_RATE + 0.01, seed=seed * 1000 + k)[: len(x)] * 10 ** (gain / 20)
         start, end = lead + (s - a / SAMPLE_RATE), lead + (e - a / SAMPLE_RATE)
+        heard = audible_bounds(x, tone, start, end)
+        x = x + tone
         kind = "embedded"
         if breath_every and k % breath_every == breath_every - 1:
             dur, gap = rng.uniform(0.25, 0.45), rng.uniform(0.15, 0.4)
@@ -197,5 +245,5 @@ def embedded_takes(sources: list[tuple[str, np.ndarray, tuple[float, float]]], t
                 x[i:i + br.size] += br
                 kind = "embedded+breath"
         out.append(RealTake(f"{tid}~{kind}~{gain:+.0f}dB", x.astype(np.float32), float(start), float(end), kind, tid,
-                            gain))
+                            gain, float(heard[0]), float(heard[1])))
     return out

@@ -136,6 +136,45 @@ def test_hybrid_trim_ignores_a_breath_and_keeps_the_quiet_onset() -> None:
         A.trim_bounds(x, SR, "magic")
 
 
+def test_hybrid_margin_is_capped_so_a_breath_in_short_room_tone_does_not_lift_it() -> None:
+    """Little room tone around the speech and a breath in it (seen on the home reader's dev takes): the breath is
+    a third of the frames the room's spread is measured on, and the uncapped margin (4 x spread) lifted the
+    threshold into the words, so the trim cut into both ends. The capped margin (``max_margin_db``, 8 dB) keeps
+    both ends within 40 ms; without the cap the end is 65 ms off."""
+    from _asr_audio import piper_speech
+    from helpers.realspeech import breath_like
+
+    clean = piper_speech(("Please call Stella and ask her to bring these things.",))[0]
+    _, lv = A.frame_energy_db(clean, SR, 10, 10)
+    on = np.flatnonzero(lv > lv.max() - 45)
+    lead, tail = 0.9, 0.7
+    t0, t1 = lead + on[0] * 0.01, lead + (on[-1] + 1) * 0.01
+    rng = np.random.default_rng(7)
+    x = (rng.standard_normal(int((len(clean) / SR + lead + tail) * SR)) * 10 ** (-65 / 20)).astype(np.float32)
+    x[int(lead * SR):int(lead * SR) + len(clean)] += clean
+    peak = float(np.sqrt(np.max(np.convolve(clean ** 2, np.ones(480) / 480, "valid"))))
+    x[:int(0.45 * SR)] += breath_like(0.45, rng) * peak * 10 ** (-30 / 20)          # a breath at the very start
+    b = A.hybrid_bounds(x, SR)
+    assert abs(b.start_s - t0) <= 0.04 and abs(b.end_s - t1) <= 0.04, (b, t0, t1)
+    old = A.hybrid_bounds(x, SR, max_margin_db=None)
+    assert max(abs(old.start_s - t0), abs(old.end_s - t1)) > 0.05, (old, t0, t1)
+
+
+def test_walk_out_bridges_gaps_but_not_flicker() -> None:
+    """walk_out: from a speech frame outwards through frames above the threshold, over gaps of up to ``gap``
+    frames; beyond a gap, a run must last ``island`` frames to count."""
+    above = np.zeros(40, dtype=bool)
+    above[10:20] = True              # the speech
+    above[23:29] = True              # 3 frames of gap, then 6 frames above: a released "t"
+    above[33:35] = True              # 4 frames of gap, then a 2-frame flicker of room tone
+    assert A.walk_out(above, 15, +1, reach=40, gap=5, island=4) == 28
+    assert A.walk_out(above, 15, +1, reach=40, gap=5, island=0) == 34      # without islands the flicker counts
+    assert A.walk_out(above, 15, +1, reach=40, gap=2, island=4) == 19      # a gap longer than ``gap`` ends it
+    assert A.walk_out(above, 15, +1, reach=7, gap=5, island=4) == 19       # at most ``reach`` frames out
+    assert A.walk_out(above, 15, +1, reach=8, gap=5, island=4) == 23
+    assert A.walk_out(above[::-1], 24, -1, reach=40, gap=5, island=4) == 11   # the mirror image
+
+
 def test_band_snr_sees_a_quiet_hiss_that_loud_low_noise_hides() -> None:
     """band_snr_db measures each band against the room's own noise in that band: a quiet "s"-like hiss (4-7 kHz)
     under loud low-frequency room noise stands ~13 dB out (mean over bands), while the broadband speech-band level

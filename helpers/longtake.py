@@ -467,7 +467,8 @@ def _write(res: LongTakeResult, raw: np.ndarray, raw_sr: int, recording: Path, o
 # --------------------------------------------------------------------------------------- measuring it
 
 def build_long_recording(takes: Sequence[tuple[str, Path, str]], skip: int, twice: int, seed: int = 0,
-                         pause_s: tuple[float, float] = (0.3, 2.0), keep_s: float = 0.1
+                         pause_s: tuple[float, float] = (0.3, 2.0), keep_s: float = 0.1,
+                         bounds: dict[str, tuple[float, float]] | None = None
                          ) -> tuple[np.ndarray, list[dict[str, Any]]]:
     """A test recording from separate real takes, with speech edges known *without* any trimmer.
 
@@ -480,6 +481,9 @@ def build_long_recording(takes: Sequence[tuple[str, Path, str]], skip: int, twic
     too little quiet of its own borrows all takes' tone). Prompt ``skip`` is left out, prompt ``twice`` read
     twice.
 
+    ``bounds``: the takes' aligned speech bounds by id, where the caller has them already (the benchmark checks
+    each alignment against Whisper first); a take not in it is aligned here.
+
     Returns (16 kHz audio, truth): one dict per reading placed, with prompt index and speech start/end.
     """
     from . import align
@@ -487,10 +491,10 @@ def build_long_recording(takes: Sequence[tuple[str, Path, str]], skip: int, twic
 
     rng = np.random.default_rng(seed)
     ys, bounds, kinds = [], [], []
-    for _, path, text in takes:
+    for tid, path, text in takes:
         raw, sr = A.load(path)
         y = A.resample(A.remove_dc(A.to_mono(raw)), sr, SR)
-        b = align.speech_bounds(y, text)
+        b = bounds[tid] if bounds and tid in bounds else align.speech_bounds(y, text)
         kind = "aligned"
         if b is None:
             e = A.energy_bounds(y, SR)
@@ -558,8 +562,10 @@ def score_split(res: LongTakeResult, truth: list[dict[str, Any]], tol_s: float =
 
 
 def benchmark(takes: Sequence[tuple[str, Path, str]], listener=None, skip: int | None = None,
-              twice: int | None = None, seed: int = 0, tmp_dir: str | Path | None = None) -> dict[str, Any]:
-    """Build a long recording from ``takes`` (id, path, prompt), split it, and score the split."""
+              twice: int | None = None, seed: int = 0, tmp_dir: str | Path | None = None,
+              bounds: dict[str, tuple[float, float]] | None = None) -> dict[str, Any]:
+    """Build a long recording from ``takes`` (id, path, prompt), split it, and score the split (``bounds``: the
+    takes' aligned speech bounds by id, if known: see :func:`build_long_recording`)."""
     import tempfile
     import time
 
@@ -568,7 +574,7 @@ def benchmark(takes: Sequence[tuple[str, Path, str]], listener=None, skip: int |
     n = len(takes)
     skip = n // 3 if skip is None else skip
     twice = (2 * n) // 3 if twice is None else twice
-    audio, truth = build_long_recording(takes, skip, twice, seed)
+    audio, truth = build_long_recording(takes, skip, twice, seed, bounds=bounds)
     with tempfile.TemporaryDirectory(dir=tmp_dir) as d:
         path = write_wav(Path(d) / "session.wav", audio, SR)
         t0 = time.perf_counter()

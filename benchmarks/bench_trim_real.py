@@ -2,7 +2,7 @@
 """Trim accuracy on REAL speech: every trim method against a forced-alignment truth, dev and test kept apart.
 
     .venv/bin/python benchmarks/bench_trim_real.py                 # all 141 home-reader takes (~5 min on 2 cores)
-    .venv/bin/python benchmarks/bench_trim_real.py --limit 20      # a quicker look
+    .venv/bin/python benchmarks/bench_trim_real.py --limit 20      # a quicker look (at least 8 takes per split)
     .venv/bin/python benchmarks/bench_trim_real.py --plots /tmp/p  # also draw a few takes to check the truth by eye
 
 The truth is PocketSphinx's forced alignment of each take's known transcript (helpers.align): the first
@@ -145,7 +145,9 @@ def draw(takes: list[RS.RealTake], folder: Path, n: int = 4) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--limit", type=int, default=None, help="home-reader takes per split (default: all)")
+    ap.add_argument("--limit", type=int, default=None,
+                    help="home-reader takes per split (default: all; at least 8: the room tone laid under the embedded "
+                         "takes is cut from these takes' own quiet stretches, and a few takes may have none)")
     ap.add_argument("--plots", type=Path, default=None, help="folder for a few cross-check figures")
     args = ap.parse_args(argv)
     if RS.root() is None:
@@ -173,14 +175,14 @@ def main(argv: list[str] | None = None) -> int:
         result["splits"][which] = {"ids": [r["id"] for r in rows], "no_truth": no_truth, "takes": len(takes)}
         result["methods"][which] = figures
         result["truth_stability"][which] = truth_stability(takes, {r["id"]: r["text"] for r in rows})
-        print(f"  the truth's own stability, within {TOLERANCE_MS:g} ms:",
-              {k: v["within"] for k, v in result["truth_stability"][which].items()})
         print(f"{which}: {len(rows)} home-reader takes ({len(no_truth)} without a truth) -> {len(takes)} test takes")
         for m, f in figures.items():
             print(f"  {m:7s} within {TOLERANCE_MS:g} ms at both ends: {f[f'within_{TOLERANCE_MS:g}ms_both_ends']:.1%} "
                   f"(of the audible truth {f[f'within_{TOLERANCE_MS:g}ms_of_audible_truth']:.1%}) "
                   f"{f['by_kind_and_gain']}  median |err| {f['median_abs_ms']} ms, p95 {f['p95_abs_ms']} ms, "
                   f"starts > 0.3 s early: {f['starts_early_over_300ms']}")
+        print(f"  the truth's own stability, within {TOLERANCE_MS:g} ms:",
+              {k: v["within"] for k, v in result["truth_stability"][which].items()})
         if args.plots and which == "test":
             draw(takes, args.plots)
     # the other bar: the bundled sample's takes, against their clean-voice truth, within 30 ms

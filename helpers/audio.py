@@ -371,6 +371,18 @@ def band_snr_db(audio16: np.ndarray, noise_frames, frame_ms: float = 20.0, hop_m
     return times, (10.0 * np.log10(np.mean(power / noise, axis=1))).astype(np.float32)
 
 
+def level_threshold(level: np.ndarray, speech: np.ndarray, margin_db: float = 3.0, spread_factor: float = 4.0,
+                    depth_db: float = 45.0, max_margin_db: float | None = 8.0) -> float:
+    """The hybrid trim's level threshold (dB): the room's median level (frames where ``speech`` is False) plus
+    ``max(margin_db, spread_factor * spread)``, that margin at most ``max(margin_db, max_margin_db)`` (None: no cap),
+    and never lower than ``depth_db`` under the loudest frame. See :func:`hybrid_bounds`, step 2."""
+    med, spread = _noise_stats(level, speech)
+    margin = max(margin_db, spread_factor * spread)
+    if max_margin_db is not None:
+        margin = min(margin, max(margin_db, max_margin_db))
+    return max(med + margin, float(level.max()) - depth_db)
+
+
 def walk_out(above: np.ndarray, i0: int, step: int, reach: int, gap: int, island: int = 0) -> int:
     """From frame ``i0``, walk outwards (``step`` -1: earlier, +1: later) through frames marked True in ``above``,
     bridging runs of up to ``gap`` False frames, at most ``reach`` frames; the last True frame reached.
@@ -455,11 +467,7 @@ def hybrid_bounds(audio: np.ndarray, sr: int, margin_db: float = 3.0, spread_fac
         times, level = frame_energy_db(xb, 16000, frame_ms, hop_ms)
     half = frame_ms / 2000
     speech = near_speech(times)
-    med, spread = _noise_stats(level, speech)
-    margin = max(margin_db, spread_factor * spread)
-    if max_margin_db is not None:
-        margin = min(margin, max(margin_db, max_margin_db))
-    thr = max(med + margin, float(level.max()) - depth_db)
+    thr = level_threshold(level, speech, margin_db, spread_factor, depth_db, max_margin_db)
     above = level > thr
     reach, gap = int(round(reach_ms / hop_ms)), max(1, int(round(gap_ms / hop_ms)))
     n = len(level)

@@ -396,7 +396,8 @@ def walk_out(above: np.ndarray, i0: int, step: int, reach: int, gap: int, island
         i += step
         if above[i]:
             run = above[i:i + island] if step > 0 else above[max(0, i - island + 1):i + 1]
-            if not (quiet and island and not (len(run) == island and run.all())):
+            flicker = quiet and island and not (len(run) == island and run.all())   # short, beyond a gap
+            if not flicker:
                 edge, quiet = i, 0
                 continue
         quiet += 1
@@ -426,10 +427,10 @@ def hybrid_bounds(audio: np.ndarray, sr: int, margin_db: float = 3.0, spread_fac
        15 % -> 46 %), on the held-out test split it lost (66.7 % -> 64.4 %), and on the sample it keeps
        fading tails that the sample's truth, set by broadband audibility, does not count (36/36 ->
        28/36 within 30 ms). So it is not the default. (Those figures predate the cap and the island
-       rule below; with them, test: broadband 68.9 %, bands 70.6 %, the sample still 28/36.) The room's
-       noise comes from the frames VAD calls
-       non-speech (more than 0.3 s from any speech). On those frames: the level's median and its
-       *spread* (75th minus 50th percentile). The threshold is
+       rule below; with them, test: broadband 68.9 %, bands 70.6 %, the sample still 28/36.) The
+       room's noise comes from the frames VAD calls non-speech (more than 0.3 s from any speech). On
+       those frames: the level's median and its *spread* (75th minus 50th percentile). The threshold
+       (:func:`level_threshold`) is
        ``median + max(margin_db, spread_factor * spread)`` — a tone that wanders by ±4 dB raises its
        own threshold instead of crossing it — but the margin is at most ``max_margin_db``: when the
        room tone around the speech is short, a breath in it fills a quarter of those frames, and its

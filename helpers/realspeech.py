@@ -172,7 +172,6 @@ def breath_like(seconds: float, rng: np.random.Generator) -> np.ndarray:
 
 
 AUDIBLE_FRAME_S = 0.01
-AUDIBLE_BAND_HZ = (150.0, 7500.0)
 
 
 def audible_bounds(speech: np.ndarray, noise: np.ndarray, start_s: float, end_s: float,
@@ -186,18 +185,12 @@ def audible_bounds(speech: np.ndarray, noise: np.ndarray, start_s: float, end_s:
     bounds: a fading "s" that sinks under a loud room is part of the word for the aligner, but no listener and no
     trimmer can find it under that room. It is measured on the separate parts, never on the take a trimmer sees.
     """
-    from scipy.signal import butter, sosfiltfilt
+    from .audio import frame_energy_db, speech_band
 
-    sos = butter(4, AUDIBLE_BAND_HZ, btype="bandpass", fs=SAMPLE_RATE, output="sos")
-    n = int(round(AUDIBLE_FRAME_S * SAMPLE_RATE))
-
-    def frames(x):
-        xb = sosfiltfilt(sos, np.asarray(x, dtype=np.float64))
-        m = len(xb) // n
-        return (xb[: m * n].reshape(m, n) ** 2).mean(axis=1)
-
-    es, en = frames(speech), frames(noise)
-    floor = max(float(np.median(en)), float(es.max()) * 10 ** (-depth_db / 10))
+    ms = 1000 * AUDIBLE_FRAME_S   # non-overlapping 10 ms frames of the speech band (audio.speech_band), in dB
+    _, es = frame_energy_db(speech_band(speech, SAMPLE_RATE), SAMPLE_RATE, ms, ms)
+    _, en = frame_energy_db(speech_band(noise, SAMPLE_RATE), SAMPLE_RATE, ms, ms)
+    floor = max(float(np.median(en)), float(es.max()) - depth_db)
     idx = np.arange(len(es))
     inside = (idx * AUDIBLE_FRAME_S + AUDIBLE_FRAME_S > start_s) & (idx * AUDIBLE_FRAME_S < end_s)
     loud = np.flatnonzero(inside & (es > floor))

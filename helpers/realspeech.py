@@ -41,7 +41,7 @@ DEV_SHARE = 1 / 3
 NOISE_GAINS_DB = (0.0, 15.0, 30.0)
 
 __all__ = ["root", "homereader_rows", "fsdd_rows", "split", "RealTake", "room_tone", "embedded_takes", "breath_like",
-           "audible_bounds", "SKIP_REASON"]
+           "audible_bounds", "audible_ceiling", "SKIP_REASON"]
 
 SKIP_REASON = ("real speech not found: set SPEECHLAB_REALSPEECH or put the corpus at <repo>/../shared/realspeech "
                "(homereader/ in LJSpeech layout + fsdd/; see helpers/realspeech.py)")
@@ -197,6 +197,28 @@ def audible_bounds(speech: np.ndarray, noise: np.ndarray, start_s: float, end_s:
     if not loud.size:
         return start_s, end_s
     return max(start_s, loud[0] * AUDIBLE_FRAME_S), min(end_s, (loud[-1] + 1) * AUDIBLE_FRAME_S)
+
+
+def audible_ceiling(takes: list[RealTake], tol_ms: float = 50.0) -> dict:
+    """What a trimmer that found *exactly the audible speech* would score against the aligned truth: the share of
+    ``takes`` whose audible bounds (:attr:`RealTake.audible`) lie within ``tol_ms`` of the aligned bounds at both
+    ends; in all (``"all"``), for the embedded takes (``"embedded"``) and per kind and noise gain.
+
+    No trimmer is run: it is a property of the truth and of the room tone laid under the speech. Under a loud room
+    the first and last tens of milliseconds of a take sink under the tone; the aligner, which saw the clean speech,
+    still counts them, and no trimmer that listens to the take can find them. Takes as recorded count as reachable
+    (their audible truth is the aligned one).
+    """
+    ok, cells = [], []
+    for t in takes:
+        a0, a1 = t.audible
+        ok.append(1000 * max(abs(a0 - t.start_s), abs(a1 - t.end_s)) <= tol_ms + 1e-6)
+        cells.append(t.kind if t.kind == "as recorded" else f"{t.kind} {t.noise_gain_db:+.0f} dB")
+    ok_a, cells_a = np.array(ok, dtype=bool), np.array(cells)
+    emb = cells_a != "as recorded"
+    return {"all": round(float(ok_a.mean()), 3) if ok else None,
+            "embedded": round(float(ok_a[emb].mean()), 3) if emb.any() else None,
+            "by_kind_and_gain": {str(c): round(float(ok_a[cells_a == c].mean()), 3) for c in sorted(set(cells))}}
 
 
 def embedded_takes(sources: list[tuple[str, np.ndarray, tuple[float, float]]], tone_from=None, seed: int = 0,

@@ -87,7 +87,9 @@ def measure(takes: list[RS.RealTake], methods=METHODS, tol_ms: float = TOLERANCE
         cells = np.array([r["kind"] if r["kind"] == "as recorded" else f"{r['kind']} {r['gain']:+.0f} dB" for r in mine])
         ok = np.abs(e).max(axis=1) <= tol_ms
         heard = np.array([r["audible_err_ms"] for r in mine]) <= tol_ms
+        sources = [r["id"].split("~")[0] for r in mine]
         out[m] = {"takes": int(len(e)), f"within_{tol_ms:g}ms_both_ends": round(float(ok.mean()), 3),
+                  f"within_{tol_ms:g}ms_ci95": RS.share_interval(ok, sources),
                   "within_30ms_both_ends": round(float((np.abs(e).max(axis=1) <= 30).mean()), 3),
                   f"within_{tol_ms:g}ms_of_audible_truth": round(float(heard.mean()), 3),
                   "by_kind": {k: round(float(ok[kinds == k].mean()), 3) for k in sorted(set(kinds))},
@@ -97,6 +99,13 @@ def measure(takes: list[RS.RealTake], methods=METHODS, tol_ms: float = TOLERANCE
                   "start_median_ms": round(float(np.median(e[:, 0])), 1),
                   "end_median_ms": round(float(np.median(e[:, 1])), 1),
                   "starts_early_over_300ms": int(np.sum(e[:, 0] < -300))}
+    base = [r for r in rows if r["method"] == A.DEFAULT_TRIM_METHOD]
+    hit = lambda rs: [max(abs(r["start_err_ms"]), abs(r["end_err_ms"])) <= tol_ms for r in rs]  # noqa: E731
+    for m in methods:
+        if m != A.DEFAULT_TRIM_METHOD:   # the same takes, in the same order: a paired comparison with the default
+            d = RS.paired_share_difference(hit(base), hit([r for r in rows if r["method"] == m]),
+                                           [r["id"].split("~")[0] for r in base])
+            out[m][f"minus_{A.DEFAULT_TRIM_METHOD}_ci95"] = list(d)
     return out, rows
 
 
@@ -185,7 +194,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{which}: {len(rows)} home-reader takes ({len(no_truth)} without a truth) -> {len(takes)} test takes")
         for m, f in figures.items():
             print(f"  {m:7s} within {TOLERANCE_MS:g} ms at both ends: {f[f'within_{TOLERANCE_MS:g}ms_both_ends']:.1%} "
-                  f"(of the audible truth {f[f'within_{TOLERANCE_MS:g}ms_of_audible_truth']:.1%}) "
+                  f"(95 % CI {f[f'within_{TOLERANCE_MS:g}ms_ci95'][0]:.1%}-{f[f'within_{TOLERANCE_MS:g}ms_ci95'][1]:.1%}, "
+                  f"resampling whole source takes) (of the audible truth {f[f'within_{TOLERANCE_MS:g}ms_of_audible_truth']:.1%}) "
                   f"{f['by_kind_and_gain']}  median |err| {f['median_abs_ms']} ms, p95 {f['p95_abs_ms']} ms, "
                   f"starts > 0.3 s early: {f['starts_early_over_300ms']}")
         print(f"  the truth's own stability, within {TOLERANCE_MS:g} ms:",

@@ -135,6 +135,24 @@ def test_audible_ceiling_counts_the_edges_no_trimmer_can_hear(trim_takes):
     t = RS.RealTake("x", np.zeros(16000, np.float32), 0.2, 0.9, "embedded", "x", 30.0, 0.2, 0.84)
     assert RS.audible_ceiling([t])["all"] == 0.0 and RS.audible_ceiling([t], tol_ms=70)["all"] == 1.0
 
+def test_intervals_resample_whole_source_takes():
+    """helpers.realspeech.share_interval / paired_share_difference: a take as recorded and the takes made from it go
+    in and out of a resample together, so two sources (all hits, all misses) give an interval from 0 to 1 however
+    many takes each has; a paired difference of a trimmer with itself is exactly 0."""
+    ok = [True] * 3 + [False] * 3
+    src = ["a"] * 3 + ["b"] * 3
+    assert RS.share_interval(ok, src) == (0.0, 1.0)
+    assert RS.share_interval([True] * 6, src) == (1.0, 1.0)
+    rng = np.random.default_rng(0)
+    many = rng.random(400) < 0.7
+    groups = np.repeat(np.arange(100), 4)
+    lo, hi = RS.share_interval(many, groups)
+    assert lo < many.mean() < hi and hi - lo < 0.2
+    assert RS.paired_share_difference(many, many, groups) == (0.0, 0.0, 0.0)
+    d, lo, hi = RS.paired_share_difference(many, np.ones(400, bool), groups)
+    assert abs(d - (1 - many.mean())) < 1e-3 and 0 < lo <= d <= hi
+
+
 def _within(takes, method, tol_ms=50.0):
     from helpers import audio as A
 

@@ -79,15 +79,15 @@ def measure(takes: list[RS.RealTake], methods=METHODS, tol_ms: float = TOLERANCE
             rows.append({"id": t.id, "kind": t.kind, "gain": t.noise_gain_db, "method": m,
                          "start_err_ms": 1000 * (b.start_s - t.start_s), "end_err_ms": 1000 * (b.end_s - t.end_s),
                          "audible_err_ms": 1000 * max(abs(b.start_s - a0), abs(b.end_s - a1))})
-    out = {}
+    out, hits = {}, {}
+    sources = [t.source for t in takes]   # every method's rows are in the takes' order
     for m in methods:
         mine = [r for r in rows if r["method"] == m]
         e = np.array([[r["start_err_ms"], r["end_err_ms"]] for r in mine])
         kinds = np.array([r["kind"] for r in mine])
         cells = np.array([r["kind"] if r["kind"] == "as recorded" else f"{r['kind']} {r['gain']:+.0f} dB" for r in mine])
-        ok = np.abs(e).max(axis=1) <= tol_ms
+        ok = hits[m] = np.abs(e).max(axis=1) <= tol_ms
         heard = np.array([r["audible_err_ms"] for r in mine]) <= tol_ms
-        sources = [r["id"].split("~")[0] for r in mine]
         out[m] = {"takes": int(len(e)), f"within_{tol_ms:g}ms_both_ends": round(float(ok.mean()), 3),
                   f"within_{tol_ms:g}ms_ci95": RS.share_interval(ok, sources),
                   "within_30ms_both_ends": round(float((np.abs(e).max(axis=1) <= 30).mean()), 3),
@@ -99,12 +99,9 @@ def measure(takes: list[RS.RealTake], methods=METHODS, tol_ms: float = TOLERANCE
                   "start_median_ms": round(float(np.median(e[:, 0])), 1),
                   "end_median_ms": round(float(np.median(e[:, 1])), 1),
                   "starts_early_over_300ms": int(np.sum(e[:, 0] < -300))}
-    base = [r for r in rows if r["method"] == A.DEFAULT_TRIM_METHOD]
-    hit = lambda rs: [max(abs(r["start_err_ms"]), abs(r["end_err_ms"])) <= tol_ms for r in rs]  # noqa: E731
-    for m in methods:
-        if m != A.DEFAULT_TRIM_METHOD:   # the same takes, in the same order: a paired comparison with the default
-            d = RS.paired_share_difference(hit(base), hit([r for r in rows if r["method"] == m]),
-                                           [r["id"].split("~")[0] for r in base])
+    for m in methods:   # the same takes for every method: a paired comparison with the default
+        if m != A.DEFAULT_TRIM_METHOD and A.DEFAULT_TRIM_METHOD in hits:
+            d = RS.paired_share_difference(hits[A.DEFAULT_TRIM_METHOD], hits[m], sources)
             out[m][f"minus_{A.DEFAULT_TRIM_METHOD}_ci95"] = list(d)
     return out, rows
 

@@ -44,7 +44,10 @@ import re
 import unicodedata
 from typing import Sequence
 
-__all__ = ["normalize_for_wer", "number_to_words", "wer", "cer", "score", "alignment"]
+import numpy as np
+
+__all__ = ["normalize_for_wer", "number_to_words", "wer", "cer", "score", "alignment", "bootstrap_ratio",
+           "paired_bootstrap_ratio"]
 
 _ONES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
          "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
@@ -321,3 +324,29 @@ def alignment(ref: str, hyp: str) -> str:
     text = jiwer.visualize_alignment(jiwer.process_words(r, h), show_measures=False)
     lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("===")]
     return "\n".join(lines)
+
+
+def _resamples(units: int, n_boot: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, units, size=(n_boot, units))
+
+
+def bootstrap_ratio(num, den, n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap interval of ``sum(num) / sum(den)``, resampling whole units (one entry of ``num`` and
+    ``den`` each) with replacement: a corpus WER (errors / words per sentence), a share of takes (hits / takes
+    per source sentence)."""
+    num, den = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
+    idx = _resamples(len(num), n_boot, seed)
+    r = num[idx].sum(1) / np.maximum(den[idx].sum(1), 1)
+    lo, hi = np.quantile(r, [(1 - level) / 2, 1 - (1 - level) / 2])
+    return float(lo), float(hi)
+
+
+def paired_bootstrap_ratio(num_a, num_b, den, n_boot: int = 2000, seed: int = 0,
+                           level: float = 0.95) -> tuple[float, float, float]:
+    """``(sum(num_b) - sum(num_a)) / sum(den)`` and its paired bootstrap interval (the same resampled units for
+    both): ``(difference, low, high)``."""
+    a, b, den = (np.asarray(v, dtype=float) for v in (num_a, num_b, den))
+    idx = _resamples(len(a), n_boot, seed)
+    d = (b[idx].sum(1) - a[idx].sum(1)) / np.maximum(den[idx].sum(1), 1)
+    lo, hi = np.quantile(d, [(1 - level) / 2, 1 - (1 - level) / 2])
+    return float((b.sum() - a.sum()) / max(den.sum(), 1)), float(lo), float(hi)

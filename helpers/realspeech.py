@@ -222,33 +222,32 @@ def audible_ceiling(takes: list[RealTake], tol_ms: float = 50.0) -> dict:
             "by_kind_and_gain": {str(c): round(float(ok_a[cells_a == c].mean()), 3) for c in sorted(set(cells))}}
 
 
+def _per_source(groups, *oks) -> list[np.ndarray]:
+    """Hits per source (one array per ``oks``), then the takes per source."""
+    _, inv = np.unique(np.asarray(groups), return_inverse=True)
+    return [np.bincount(inv, weights=np.asarray(ok, dtype=float)) for ok in oks] + [np.bincount(inv).astype(float)]
+
+
 def share_interval(ok, groups, n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
     """Percentile bootstrap interval of a share (``ok``: one bool per take), resampling whole ``groups`` (the
     source take: a take as recorded and the embedded takes made from it go in and out together, as they share
     their speech). With 90 sources, one more or one fewer hit moves a share by about a point; which 90 sentences
-    were read moves it by several: the interval says how many."""
-    ok, groups = np.asarray(ok, dtype=float), np.asarray(groups)
-    names, inv = np.unique(groups, return_inverse=True)
-    hits, counts = np.bincount(inv, weights=ok), np.bincount(inv).astype(float)
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(names), size=(n_boot, len(names)))
-    shares = hits[idx].sum(1) / counts[idx].sum(1)
-    lo, hi = np.quantile(shares, [(1 - level) / 2, 1 - (1 - level) / 2])
-    return round(float(lo), 3), round(float(hi), 3)
+    were read moves it by several: the interval says how many. (:func:`helpers.metrics.bootstrap_ratio` of hits
+    over takes per source.)"""
+    from .metrics import bootstrap_ratio
+
+    lo, hi = bootstrap_ratio(*_per_source(groups, ok), n_boot=n_boot, seed=seed, level=level)
+    return round(lo, 3), round(hi, 3)
 
 
 def paired_share_difference(ok_a, ok_b, groups, n_boot: int = 2000, seed: int = 0,
                             level: float = 0.95) -> tuple[float, float, float]:
     """share(b) - share(a) on the same takes, and its paired bootstrap interval (the same resampled source takes for
     both): ``(difference, low, high)``. Is one trimmer really ahead of another, or did it win a few sentences?"""
-    a, b, groups = np.asarray(ok_a, dtype=float), np.asarray(ok_b, dtype=float), np.asarray(groups)
-    names, inv = np.unique(groups, return_inverse=True)
-    da, db, counts = np.bincount(inv, weights=a), np.bincount(inv, weights=b), np.bincount(inv).astype(float)
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(names), size=(n_boot, len(names)))
-    d = (db[idx].sum(1) - da[idx].sum(1)) / counts[idx].sum(1)
-    lo, hi = np.quantile(d, [(1 - level) / 2, 1 - (1 - level) / 2])
-    return round(float(b.mean() - a.mean()), 3), round(float(lo), 3), round(float(hi), 3)
+    from .metrics import paired_bootstrap_ratio
+
+    d, lo, hi = paired_bootstrap_ratio(*_per_source(groups, ok_a, ok_b), n_boot=n_boot, seed=seed, level=level)
+    return round(d, 3), round(lo, 3), round(hi, 3)
 
 
 def embedded_takes(sources: list[tuple[str, np.ndarray, tuple[float, float]]], tone_from=None, seed: int = 0,

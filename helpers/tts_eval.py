@@ -350,26 +350,20 @@ def bootstrap_wer(refs: Sequence[str], hyps: Sequence[str], n_boot: int = 2000, 
 
     With 14 sentences one long, badly read sentence moves the WER by several points: the interval says how
     much. (It describes *these* sentences' spread, not other speakers'.)"""
-    errs, words = sentence_errors(refs, hyps)
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(errs), size=(n_boot, len(errs)))
-    w = errs[idx].sum(1) / np.maximum(words[idx].sum(1), 1)
-    lo, hi = np.quantile(w, [(1 - level) / 2, 1 - (1 - level) / 2])
-    return float(lo), float(hi)
+    from .metrics import bootstrap_ratio
+
+    return bootstrap_ratio(*sentence_errors(refs, hyps), n_boot=n_boot, seed=seed, level=level)
 
 
 def paired_wer_difference(refs: Sequence[str], hyps_a: Sequence[str], hyps_b: Sequence[str], n_boot: int = 2000,
                           seed: int = 0, level: float = 0.95) -> tuple[float, float, float]:
     """WER(b) − WER(a) on the same sentences and its paired bootstrap interval (the same resampled sentences
     for both systems): ``(difference, low, high)``. Is "your voice" really within 10 points of the base?"""
+    from .metrics import paired_bootstrap_ratio
+
     ea, w = sentence_errors(refs, hyps_a)
     eb, _ = sentence_errors(refs, hyps_b)
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(ea), size=(n_boot, len(ea)))
-    ws = np.maximum(w[idx].sum(1), 1)
-    d = (eb[idx].sum(1) - ea[idx].sum(1)) / ws
-    lo, hi = np.quantile(d, [(1 - level) / 2, 1 - (1 - level) / 2])
-    return float((eb.sum() - ea.sum()) / max(w.sum(), 1)), float(lo), float(hi)
+    return paired_bootstrap_ratio(ea, eb, w, n_boot=n_boot, seed=seed, level=level)
 
 
 #: "Your voice" goals (issue 16): closer to you than to every pretraining voice on >= 80% of sentences, and a

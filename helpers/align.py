@@ -22,7 +22,10 @@ stretched to the very end of the file, into 0.1-0.3 s of quiet tail (the aligner
 silence); padded (:data:`PAD_S`), the end sits where the level falls steeply, and the bounds move by at most 20 ms
 on 93 % of the takes between two pad levels (1e-4 and 3e-4 RMS). Cut 0.12 s after the last word, a take keeps its
 end (tested). Fading ends remain uncertain by a few tens of ms: the same speech with louder room tone laid under
-it moves the aligner's ends by more than 50 ms on some takes.
+it moves the aligner's ends by more than 50 ms on some takes, and changes nobody would hear
+(:func:`perturbed_bounds`: 5-15 ms cut from the start, 6 dB quieter, -70 dBFS of white noise under it) move them
+by more than 50 ms on 17 % of the home reader's test takes. ``benchmarks/bench_trim_real_misses.png`` shows every
+edge where the default trim and this truth disagree, for a person to judge.
 
 The truth is only as good as the aligner: on clear read speech word edges are typically within
 one or two 10 ms frames of a human label; a word missing from the pronouncing dictionary is
@@ -53,7 +56,7 @@ PAD_RMS = 3e-4
 #: alignment to count as a truth (:func:`checked_speech_bounds`).
 END_AGREEMENT_S = 0.5
 
-__all__ = ["Alignment", "align_words", "speech_bounds", "ends_agree", "checked_speech_bounds", "words_for_alignment",
+__all__ = ["Alignment", "align_words", "speech_bounds", "perturbed_bounds", "PERTURBATIONS", "ends_agree", "checked_speech_bounds", "words_for_alignment",
            "plot_alignment", "END_AGREEMENT_S"]
 
 
@@ -159,6 +162,32 @@ def speech_bounds(audio: np.ndarray, text: str, sr: int = SAMPLE_RATE) -> tuple[
     if al.start_s is None or al.end_s is None or al.end_s <= al.start_s:
         return None
     return al.start_s, al.end_s
+
+
+#: Changes to a take that a listener would not notice, for :func:`perturbed_bounds`: (name, samples cut from the
+#: start at 16 kHz, gain, RMS of white noise laid under the take). A truth worth measuring a trimmer against should
+#: not move under them.
+PERTURBATIONS = (("5 ms later", 80, 1.0, 0.0), ("10 ms later", 160, 1.0, 0.0), ("15 ms later", 240, 1.0, 0.0),
+                 ("6 dB quieter", 0, 0.5, 0.0), ("white noise at -70 dBFS under it", 0, 1.0, PAD_RMS))
+
+
+def perturbed_bounds(audio: np.ndarray, text: str, seed: int = 0) -> dict[str, tuple[float, float] | None]:
+    """:func:`speech_bounds` of ``audio`` (16 kHz) after each of :data:`PERTURBATIONS`, on the take's own clock.
+
+    How far the aligned edges move under changes nobody would hear — the first 5, 10 or 15 ms cut off
+    (PocketSphinx's 10 ms frames fall elsewhere), the take 6 dB quieter, white noise at -70 dBFS (the level of the
+    aligner's own pad) laid under it — says how far the truth itself can be trusted, with no trimmer involved.
+    """
+    x = np.asarray(audio, dtype=np.float32)
+    rng = np.random.default_rng(seed)
+    out = {}
+    for name, cut, gain, noise in PERTURBATIONS:
+        y = x[cut:] * gain
+        if noise:
+            y = y + (rng.standard_normal(y.size) * noise).astype(np.float32)
+        b = speech_bounds(y, text)
+        out[name] = None if b is None else (b[0] + cut / SAMPLE_RATE, b[1] + cut / SAMPLE_RATE)
+    return out
 
 
 def ends_agree(audio: np.ndarray, bounds: tuple[float, float], listener, sr: int = SAMPLE_RATE,

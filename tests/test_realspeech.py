@@ -135,6 +135,29 @@ def test_audible_ceiling_counts_the_edges_no_trimmer_can_hear(trim_takes):
     t = RS.RealTake("x", np.zeros(16000, np.float32), 0.2, 0.9, "embedded", "x", 30.0, 0.2, 0.84)
     assert RS.audible_ceiling([t])["all"] == 0.0 and RS.audible_ceiling([t], tol_ms=70)["all"] == 1.0
 
+def test_perturbed_truths_are_on_the_takes_own_clock(trim_takes):
+    """helpers.align.perturbed_bounds: the aligner after changes nobody would hear, its edges on the take's own clock.
+    A take with its first 10 ms cut off is the same take one PocketSphinx frame later: moved back onto the take's
+    clock, most ends land exactly where they were and most starts within one frame of it (a missing clock correction
+    would put the ends 10 ms early). On
+    the whole test split the truth stays within 50 ms under all five changes for only about 4 takes in 5
+    (bench_trim_real.json: ``as recorded, all five``), one reason a 95 % goal against it is out of reach."""
+    from helpers import align
+    from helpers.realspeech import homereader_rows
+
+    text = {r["id"]: r["text"] for r in homereader_rows("test")}
+    rec = [t for t in trim_takes if t.kind == "as recorded"]
+    moved = [align.perturbed_bounds(t.audio, text[t.source]) for t in rec]
+    assert all(set(m) == {name for name, *_ in align.PERTURBATIONS} for m in moved)
+    later = np.array([[m["10 ms later"][0] - t.start_s, m["10 ms later"][1] - t.end_s]
+                      for m, t in zip(moved, rec) if m["10 ms later"] is not None])
+    assert len(later) >= len(rec) - 1
+    assert abs(np.median(later[:, 1])) <= 0.002 and abs(np.median(later[:, 0])) <= 0.012, later
+    worst = [max(1000 * max(abs(b[0] - t.start_s), abs(b[1] - t.end_s)) if b else np.inf for b in m.values())
+             for m, t in zip(moved, rec)]
+    assert sum(w <= 50 for w in worst) >= len(rec) // 2, worst   # most truths hold; the benchmark counts the rest
+
+
 def test_intervals_resample_whole_source_takes():
     """helpers.realspeech.share_interval / paired_share_difference: a take as recorded and the takes made from it go
     in and out of a resample together, so two sources (all hits, all misses) give an interval from 0 to 1 however

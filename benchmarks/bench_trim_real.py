@@ -118,6 +118,11 @@ def measure(takes: list[RS.RealTake], methods=METHODS, tol_ms: float = TOLERANCE
     return out, rows
 
 
+def _err_ms(bounds: tuple[float, float] | None, t: RS.RealTake) -> float:
+    """The larger of the start and end differences (ms) between ``bounds`` and the take's truth; inf for none."""
+    return np.inf if bounds is None else 1000 * max(abs(bounds[0] - t.start_s), abs(bounds[1] - t.end_s))
+
+
 def truth_stability(takes: list[RS.RealTake], text: dict[str, str],
                     tol_ms: float = TOLERANCE_MS) -> tuple[dict, dict[str, dict]]:
     """How far the truth itself moves, for the same speech: the share of takes whose re-aligned bounds stay within
@@ -134,18 +139,14 @@ def truth_stability(takes: list[RS.RealTake], text: dict[str, str],
     out: dict = {}
     rec = [t for t in takes if t.kind == "as recorded"]
     moved = {t.source: align.perturbed_bounds(t.audio, text[t.source]) for t in rec}
-
-    def err_ms(b, t) -> float:
-        return np.inf if b is None else 1000 * max(abs(b[0] - t.start_s), abs(b[1] - t.end_s))
-
     for name, *_ in align.PERTURBATIONS:
-        d = [err_ms(moved[t.source][name], t) for t in rec]
+        d = [_err_ms(moved[t.source][name], t) for t in rec]
         out[f"as recorded, {name}"] = {"takes": len(rec), "within": round(float(np.mean(np.array(d) <= tol_ms)), 3)}
-    worst = [max(err_ms(b, t) for b in moved[t.source].values()) for t in rec]
+    worst = [max(_err_ms(b, t) for b in moved[t.source].values()) for t in rec]
     out["as recorded, all five"] = {"takes": len(rec), "within": round(float(np.mean(np.array(worst) <= tol_ms)), 3)}
     for g in RS.NOISE_GAINS_DB:
         emb = [t for t in takes if t.kind != "as recorded" and t.noise_gain_db == g]
-        d = [err_ms(align.speech_bounds(t.audio, text[t.source]), t) for t in emb]
+        d = [_err_ms(align.speech_bounds(t.audio, text[t.source]), t) for t in emb]
         out[f"embedded {g:+.0f} dB, aligned in the noise"] = {"takes": len(emb),
                                                               "within": round(float(np.mean(np.array(d) <= tol_ms)), 3)}
     return out, moved
@@ -153,12 +154,8 @@ def truth_stability(takes: list[RS.RealTake], text: dict[str, str],
 
 def reproducible(takes: list[RS.RealTake], moved: dict[str, dict], tol_ms: float = TOLERANCE_MS) -> set[str]:
     """The sources whose truth (on the take as recorded) stays within ``tol_ms`` under every perturbation."""
-    keep = set()
-    for t in takes:
-        if t.kind == "as recorded" and all(b is not None and 1000 * max(abs(b[0] - t.start_s), abs(b[1] - t.end_s))
-                                           <= tol_ms for b in moved[t.source].values()):
-            keep.add(t.source)
-    return keep
+    return {t.source for t in takes
+            if t.kind == "as recorded" and max(_err_ms(b, t) for b in moved[t.source].values()) <= tol_ms}
 
 
 def draw(takes: list[RS.RealTake], folder: Path, n: int = 4) -> None:

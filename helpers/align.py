@@ -56,8 +56,8 @@ PAD_RMS = 3e-4
 #: alignment to count as a truth (:func:`checked_speech_bounds`).
 END_AGREEMENT_S = 0.5
 
-__all__ = ["Alignment", "align_words", "speech_bounds", "perturbed_bounds", "PERTURBATIONS", "ends_agree", "checked_speech_bounds", "words_for_alignment",
-           "plot_alignment", "END_AGREEMENT_S"]
+__all__ = ["Alignment", "align_words", "speech_bounds", "perturbed_bounds", "PERTURBATIONS", "ends_agree",
+           "checked_speech_bounds", "words_for_alignment", "plot_alignment", "END_AGREEMENT_S"]
 
 
 @dataclass

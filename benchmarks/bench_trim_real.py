@@ -88,6 +88,7 @@ def measure(takes: list[RS.RealTake], methods=METHODS, tol_ms: float = TOLERANCE
                          "audible_err_ms": 1000 * max(abs(b.start_s - a0), abs(b.end_s - a1))})
     out, hits = {}, {}
     sources = [t.source for t in takes]   # every method's rows are in the takes' order
+    held = None if trusted is None else np.isin(sources, sorted(trusted))   # takes whose truth holds
     for m in methods:
         mine = [r for r in rows if r["method"] == m]
         e = np.array([[r["start_err_ms"], r["end_err_ms"]] for r in mine])
@@ -106,21 +107,15 @@ def measure(takes: list[RS.RealTake], methods=METHODS, tol_ms: float = TOLERANCE
                   "start_median_ms": round(float(np.median(e[:, 0])), 1),
                   "end_median_ms": round(float(np.median(e[:, 1])), 1),
                   "starts_early_over_300ms": int(np.sum(e[:, 0] < -300))}
-        if trusted is not None:
-            mine_ok = np.isin(sources, sorted(trusted))
+        if held is not None:
             out[m][f"within_{tol_ms:g}ms_where_the_truth_is_reproducible"] = {
-                "takes": int(mine_ok.sum()), "share": round(float(ok[mine_ok].mean()), 3) if mine_ok.any() else None,
-                "by_kind": {k: round(float(ok[mine_ok & (kinds == k)].mean()), 3) for k in sorted(set(kinds[mine_ok]))}}
+                "takes": int(held.sum()), "share": round(float(ok[held].mean()), 3) if held.any() else None,
+                "by_kind": {k: round(float(ok[held & (kinds == k)].mean()), 3) for k in sorted(set(kinds[held]))}}
     for m in methods:   # the same takes for every method: a paired comparison with the default
         if m != A.DEFAULT_TRIM_METHOD and A.DEFAULT_TRIM_METHOD in hits:
             d = RS.paired_share_difference(hits[A.DEFAULT_TRIM_METHOD], hits[m], sources)
             out[m][f"minus_{A.DEFAULT_TRIM_METHOD}_ci95"] = list(d)
     return out, rows
-
-
-def _err_ms(bounds: tuple[float, float] | None, t: RS.RealTake) -> float:
-    """The larger of the start and end differences (ms) between ``bounds`` and the take's truth; inf for none."""
-    return np.inf if bounds is None else 1000 * max(abs(bounds[0] - t.start_s), abs(bounds[1] - t.end_s))
 
 
 def truth_stability(takes: list[RS.RealTake], text: dict[str, str],
@@ -140,13 +135,13 @@ def truth_stability(takes: list[RS.RealTake], text: dict[str, str],
     rec = [t for t in takes if t.kind == "as recorded"]
     moved = {t.source: align.perturbed_bounds(t.audio, text[t.source]) for t in rec}
     for name, *_ in align.PERTURBATIONS:
-        d = [_err_ms(moved[t.source][name], t) for t in rec]
+        d = [t.miss_ms(moved[t.source][name]) for t in rec]
         out[f"as recorded, {name}"] = {"takes": len(rec), "within": round(float(np.mean(np.array(d) <= tol_ms)), 3)}
-    worst = [max(_err_ms(b, t) for b in moved[t.source].values()) for t in rec]
+    worst = [max(t.miss_ms(b) for b in moved[t.source].values()) for t in rec]
     out["as recorded, all five"] = {"takes": len(rec), "within": round(float(np.mean(np.array(worst) <= tol_ms)), 3)}
     for g in RS.NOISE_GAINS_DB:
         emb = [t for t in takes if t.kind != "as recorded" and t.noise_gain_db == g]
-        d = [_err_ms(align.speech_bounds(t.audio, text[t.source]), t) for t in emb]
+        d = [t.miss_ms(align.speech_bounds(t.audio, text[t.source])) for t in emb]
         out[f"embedded {g:+.0f} dB, aligned in the noise"] = {"takes": len(emb),
                                                               "within": round(float(np.mean(np.array(d) <= tol_ms)), 3)}
     return out, moved
@@ -155,7 +150,7 @@ def truth_stability(takes: list[RS.RealTake], text: dict[str, str],
 def reproducible(takes: list[RS.RealTake], moved: dict[str, dict], tol_ms: float = TOLERANCE_MS) -> set[str]:
     """The sources whose truth (on the take as recorded) stays within ``tol_ms`` under every perturbation."""
     return {t.source for t in takes
-            if t.kind == "as recorded" and max(_err_ms(b, t) for b in moved[t.source].values()) <= tol_ms}
+            if t.kind == "as recorded" and max(t.miss_ms(b) for b in moved[t.source].values()) <= tol_ms}
 
 
 def draw(takes: list[RS.RealTake], folder: Path, n: int = 4) -> None:

@@ -115,6 +115,13 @@ class RealTake:
     def split(self) -> str:
         return split(self.source)
 
+    def miss_ms(self, bounds: tuple[float, float] | None) -> float:
+        """How far ``bounds`` (start_s, end_s) are from this take's truth: the larger of the start and end
+        differences, in ms; inf for None (no bounds found)."""
+        if bounds is None:
+            return float("inf")
+        return 1000 * max(abs(bounds[0] - self.start_s), abs(bounds[1] - self.end_s))
+
 
 def room_tone(clips_and_bounds, seconds: float, seed: int = 0, chunk_s: float = 0.05) -> np.ndarray:
     """``seconds`` of real room tone, stitched from the quiet parts of real takes.
@@ -212,8 +219,7 @@ def audible_ceiling(takes: list[RealTake], tol_ms: float = 50.0) -> dict:
     """
     ok, cells = [], []
     for t in takes:
-        a0, a1 = t.audible
-        ok.append(1000 * max(abs(a0 - t.start_s), abs(a1 - t.end_s)) <= tol_ms + 1e-6)
+        ok.append(t.miss_ms(t.audible) <= tol_ms + 1e-6)
         cells.append(t.kind if t.kind == "as recorded" else f"{t.kind} {t.noise_gain_db:+.0f} dB")
     ok_a, cells_a = np.array(ok, dtype=bool), np.array(cells)
     emb = cells_a != "as recorded"
